@@ -1,0 +1,21 @@
+# Every target sets up its own virtualenv in .venv (override with VENV=...).
+VENV ?= .venv
+PYTHON ?= python3
+BIN := $(VENV)/bin
+
+.PHONY: test bench clean
+
+$(BIN)/flexsim: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+test: $(BIN)/flexsim
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/flexsim
+	$(BIN)/python bench/genconfig.py
+
+clean:
+	rm -rf $(VENV) build src/*.egg-info .pytest_cache
