@@ -10,7 +10,7 @@ from typing import Any, Callable
 import click
 from dotenv import load_dotenv
 
-from flexsim import __version__
+from flexsim import __version__, options
 from flexsim.errors import FlexsimError
 
 
@@ -47,3 +47,42 @@ def cli(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     load_dotenv(Path.cwd() / ".env", override=False)
+
+
+@cli.command()
+@options.domaindir_option
+@options.cfgdir_option
+@click.option("--locale", default="en-us", show_default=True, metavar="NAME|PATH.json",
+              help="Locale defaults: a name such as en-us or es-es, looked up in --domaindir first and then "
+                   "among the built-in ones, or the path of a JSON file.")
+@options.seed_option
+@reports_errors
+def genconfig(domaindir: str, cfgdir: str, locale: str, seed: int | None) -> None:
+    """Generate the config files (agents, queues, workflow) from the domain.
+
+    Reads the locale defaults and DOMAINDIR/domain.json if present, validates both,
+    and writes metadata.json, workers.json, queues.json and workflow.json into CFGDIR,
+    all or none.
+
+    Example: flexsim genconfig --domaindir . --seed 42
+    """
+    from flexsim.genconfig import generate_config, summary
+
+    rng, used = options.make_rng(seed)
+    result = generate_config(domaindir, cfgdir, rng, used, locale=locale)
+    click.echo(summary(result, seed_given=seed is not None))
+
+
+@cli.command()
+@click.option("--config", "name", type=click.Choice(["domain", "metadata", "workers", "queues", "workflow"]),
+              default="domain", show_default=True,
+              help="Which schema: the domain file, or one of the config files genconfig writes.")
+def schema(name: str) -> None:
+    """Print a JSON Schema (draft 2020-12), e.g. for an editor to check domain.json.
+
+    Example: flexsim schema > domain.schema.json
+    """
+    from importlib.resources import files
+
+    click.echo((files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+
