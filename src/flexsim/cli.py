@@ -86,3 +86,82 @@ def schema(name: str) -> None:
 
     click.echo((files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
 
+
+
+
+def _sid_format(prefix: str) -> Callable[[Any, Any, str | None], str | None]:
+    """Click callback: refuse a SID that is not ``prefix`` plus 32 hex digits."""
+    import re
+
+    def check(ctx: Any, param: Any, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(rf"{prefix}[0-9a-fA-F]{{32}}", value):
+            raise click.BadParameter(f"must be {prefix} followed by 32 hex digits")
+        return value
+
+    return check
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8090, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--account-sid", metavar="AC…", callback=_sid_format("AC"),
+              help="Account SID to accept (default: generated).")
+@click.option("--auth-token", metavar="TOKEN", help="Auth Token to accept (default: random).")
+@click.option("--workspace-sid", metavar="WS…", callback=_sid_format("WS"),
+              help="Workspace SID (default: generated).")
+@click.option("--api-key", metavar="SK…", callback=_sid_format("SK"), help="Also accept this API Key SID ...")
+@click.option("--api-secret", metavar="SECRET", help="... with this secret.")
+@click.option("--latency", type=click.FloatRange(min=0), default=0.0, show_default=True, metavar="MS",
+              help="Delay every response by this many milliseconds.")
+@click.option("--error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True, metavar="P",
+              help="Answer this share of requests with 429/20429 and Retry-After, without executing them.")
+@click.option("--server-error-rate", type=click.FloatRange(0, 1), default=0.0, show_default=True, metavar="P",
+              help="Answer this share of requests with 500.")
+@click.option("--filtered-list-rps", type=click.FloatRange(min=0), default=3.0, show_default=True,
+              help="Requests per second allowed on each expression-filtered list endpoint (0 = no limit).")
+@options.seed_option
+@click.option("--events-file", type=click.Path(dir_okay=False), help="Append every event here as a JSON line.")
+@reports_errors
+def emulator(host: str, port: int, account_sid: str | None, auth_token: str | None, workspace_sid: str | None,
+             api_key: str | None, api_secret: str | None, latency: float, error_rate: float,
+             server_error_rate: float, filtered_list_rps: float, seed: int | None, events_file: str | None) -> None:
+    """Run a local TaskRouter emulator that the twilio SDK (and flexsim) can use instead of Twilio.
+
+    Prints the lines to paste into .env, then serves until Ctrl-C or SIGTERM.
+
+    Example: flexsim emulator --port 8090 --seed 7
+    """
+    import signal
+    import threading
+
+    from flexsim.emulator.server import EmulatorServer, env_lines
+
+    if bool(api_key) != bool(api_secret):
+        raise click.UsageError("--api-key and --api-secret go together")
+    srv = EmulatorServer(host, port, account_sid=account_sid, auth_token=auth_token, workspace_sid=workspace_sid,
+                         api_key=api_key, api_secret=api_secret, latency_ms=latency, error_rate=error_rate,
+                         server_error_rate=server_error_rate, seed=seed, events_file=events_file,
+                         filtered_list_rps=filtered_list_rps)
+    try:
+        srv.start()
+    except OSError as exc:
+        srv.stop()
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; try another --port") from exc
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    click.echo(f"TaskRouter emulator listening on {srv.url} (Ctrl-C stops it). Paste into .env:")
+    for line in env_lines(srv):
+        click.echo(line)
+    try:
+        while not stopping.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        srv.stop()
+    count = len(srv.requests)
+    click.echo(f"Emulator stopped after {count} request{'' if count == 1 else 's'}.")
+
+

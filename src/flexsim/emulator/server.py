@@ -1,0 +1,171 @@
+"""``EmulatorServer``: the TaskRouter emulator served by waitress in a background thread.
+
+Used by ``flexsim emulator`` and importable by tests and the demo::
+
+    with EmulatorServer(port=0) as srv:
+        client.taskrouter.base_url = srv.url
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from typing import IO, Any
+
+from waitress import wasyncore
+from waitress.channel import HTTPChannel
+from waitress.server import create_server
+from waitress.task import WSGITask
+
+from flexsim.clock import WallClock
+from flexsim.emulator.app import EmulatorState, create_app
+from flexsim.emulator.dispatch import CallbackDispatcher
+from flexsim.emulator.faults import Faults, RateLimiter
+
+log = logging.getLogger(__name__)
+
+SERVER_THREADS = 16
+
+
+class _TwilioCaseTask(WSGITask):
+    """Waitress writes ``Etag``; Twilio writes ``ETag``, and the SDK hands headers over as a
+    plain (case-sensitive) dict, so ``headers["ETag"]`` must work as it does on Twilio."""
+
+    def build_response_header(self) -> bytes:
+        return super().build_response_header().replace(b"\r\nEtag: ", b"\r\nETag: ")
+
+
+class _TwilioCaseChannel(HTTPChannel):
+    task_class = _TwilioCaseTask
+
+
+class BackgroundWSGIServer:
+    """A WSGI app served by waitress on a daemon thread; ``port`` is known once constructed.
+
+    :param port: 0 binds a free port.
+    """
+
+    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = SERVER_THREADS,
+                 name: str = "flexsim-http"):
+        self._server = create_server(app, host=host, port=port, threads=threads, ident=name,
+                                     clear_untrusted_proxy_headers=True)
+        self._server.channel_class = _TwilioCaseChannel
+        self.port = int(self._server.effective_port)
+        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
+
+    def start(self) -> BackgroundWSGIServer:
+        """Serve on the background thread; returns self."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Close the listening socket and open connections, then the worker threads."""
+        server = self._server
+        if self._thread.is_alive():
+            # Close every socket from inside the server's own loop thread, which then ends.
+            try:
+                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+            except OSError:  # the trigger is already closed: close what is left from here
+                wasyncore.close_all(server._map)
+            self._thread.join(timeout=5)
+        else:
+            wasyncore.close_all(server._map)
+        server.task_dispatcher.shutdown(timeout=5)
+
+
+def new_sid(prefix: str) -> str:
+    """A fresh, unpredictable SID such as ``AC`` + 32 hex digits."""
+    return prefix + secrets.token_hex(16)
+
+
+class EmulatorServer:
+    """A TaskRouter v1 emulator on ``host:port`` (port 0 picks a free one).
+
+    Credentials left as None are generated: valid-looking SIDs and a random 32-hex token.
+    ``api_key``/``api_secret`` add a second accepted Basic-auth pair. Fault injection
+    (``latency_ms``, ``error_rate``, ``server_error_rate``) draws from a generator seeded
+    with ``seed``; ``filtered_list_rps`` limits the expression-filtered lists (0 = off).
+    ``events_file`` receives every event as a JSON line. After ``start()``: ``url``,
+    ``engine``, ``requests`` (every authenticated (method, path)).
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, account_sid: str | None = None,
+                 auth_token: str | None = None, workspace_sid: str | None = None, api_key: str | None = None,
+                 api_secret: str | None = None, latency_ms: float = 0, error_rate: float = 0.0,
+                 server_error_rate: float = 0.0, seed: int | None = None, events_file: str | None = None,
+                 filtered_list_rps: float = 3.0, purge_after: float = 300.0):
+        self.host = host
+        self.port = port
+        self.account_sid = account_sid or new_sid("AC")
+        self.auth_token = auth_token or secrets.token_hex(16)
+        self.workspace_sid = workspace_sid or new_sid("WS")
+        self.api_key = api_key
+        self.api_secret = api_secret
+        self.seed = seed
+        self.events_file = events_file
+        self.purge_after = purge_after
+        self.faults = Faults(latency_ms=latency_ms, error_rate=error_rate, server_error_rate=server_error_rate,
+                             rng=random.Random(f"{seed}:faults"))
+        self.limiter = RateLimiter(filtered_list_rps)
+        self.requests: list[tuple[str, str]] = []
+        self.engine: Any = None
+        self.clock: WallClock | None = None
+        self._dispatcher: CallbackDispatcher | None = None
+        self._server: Any = None
+        self._events_fh: IO[str] | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port`` with no trailing slash (loopback when bound to all interfaces)."""
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    def start(self) -> EmulatorServer:
+        """Create the engine, bind the socket and serve in a background thread; returns self."""
+        from flexsim.emulator.engine import Engine
+
+        self.clock = WallClock().start()
+        self.engine = Engine(self.clock, account_sid=self.account_sid, workspace_sid=self.workspace_sid,
+                             rng=random.Random(self.seed), purge_after=self.purge_after)
+        state = EmulatorState(engine=self.engine, account_sid=self.account_sid, auth_token=self.auth_token,
+                              api_key=self.api_key, api_secret=self.api_secret, faults=self.faults,
+                              limiter=self.limiter, requests=self.requests)
+        self._server = BackgroundWSGIServer(create_app(state), self.host, self.port, name="flexsim-emulator")
+        self.port = self._server.port
+        if self.events_file:
+            self._events_fh = open(self.events_file, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+        self._dispatcher = CallbackDispatcher(self.engine, auth_token=self.auth_token, base_url=self.url,
+                                              events_file=self._events_fh).start()
+        self._server.start()
+        log.info("TaskRouter emulator listening on %s", self.url)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, then the callback dispatcher and the clock; safe to call twice."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.stop()
+        if self._dispatcher is not None:
+            self._dispatcher.stop()
+            self._dispatcher = None
+        if self.clock is not None:
+            self.clock.stop()
+        if self._events_fh is not None:
+            self._events_fh.close()
+            self._events_fh = None
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def env_lines(srv: EmulatorServer) -> list[str]:
+    """The ``.env`` lines that point flexsim at ``srv`` (the token is the user's own local one)."""
+    return [f"ACCOUNT_SID={srv.account_sid}", f"AUTH_TOKEN={srv.auth_token}",
+            f"WRKSPC_SID={srv.workspace_sid}", f"TASKROUTER_URL={srv.url}"]
