@@ -1,16 +1,30 @@
 """The ``flexsim`` command: thin Click commands over plain library functions."""
 
+
 from __future__ import annotations
 
+
 import functools
+
+
 import logging
+
+
 from pathlib import Path
+
+
 from typing import Any, Callable
 
+
 import click
+
+
 from dotenv import load_dotenv
 
+
 from flexsim import __version__, options
+
+
 from flexsim.errors import FlexsimError
 
 
@@ -87,8 +101,6 @@ def schema(name: str) -> None:
     click.echo((files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
 
 
-
-
 def _sid_format(prefix: str) -> Callable[[Any, Any, str | None], str | None]:
     """Click callback: refuse a SID that is not ``prefix`` plus 32 hex digits."""
     import re
@@ -120,18 +132,22 @@ def _sid_format(prefix: str) -> Callable[[Any, Any, str | None], str | None]:
               help="Answer this share of requests with 500.")
 @click.option("--filtered-list-rps", type=click.FloatRange(min=0), default=3.0, show_default=True,
               help="Requests per second allowed on each expression-filtered list endpoint (0 = no limit).")
+@click.option("--purge-after", type=options.Timespan(), default=300.0, show_default=True, metavar="DURATION",
+              help="How long completed and canceled tasks stay before they are deleted (90, 5m, 1h).")
 @options.seed_option
 @click.option("--events-file", type=click.Path(dir_okay=False), help="Append every event here as a JSON line.")
 @reports_errors
 def emulator(host: str, port: int, account_sid: str | None, auth_token: str | None, workspace_sid: str | None,
              api_key: str | None, api_secret: str | None, latency: float, error_rate: float,
-             server_error_rate: float, filtered_list_rps: float, seed: int | None, events_file: str | None) -> None:
+             server_error_rate: float, filtered_list_rps: float, purge_after: float, seed: int | None,
+             events_file: str | None) -> None:
     """Run a local TaskRouter emulator that the twilio SDK (and flexsim) can use instead of Twilio.
 
     Prints the lines to paste into .env, then serves until Ctrl-C or SIGTERM.
 
     Example: flexsim emulator --port 8090 --seed 7
     """
+    import gc
     import signal
     import threading
 
@@ -142,13 +158,16 @@ def emulator(host: str, port: int, account_sid: str | None, auth_token: str | No
     srv = EmulatorServer(host, port, account_sid=account_sid, auth_token=auth_token, workspace_sid=workspace_sid,
                          api_key=api_key, api_secret=api_secret, latency_ms=latency, error_rate=error_rate,
                          server_error_rate=server_error_rate, seed=seed, events_file=events_file,
-                         filtered_list_rps=filtered_list_rps)
+                         filtered_list_rps=filtered_list_rps, purge_after=purge_after)
     try:
         srv.start()
     except OSError as exc:
         srv.stop()
         raise click.ClickException(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; try another --port") from exc
+    # Move the start-up objects (Flask, the SDK's modules, the engine) out of the collected
+    # generations: long full collections were the largest source of slow responses measured.
+    gc.freeze()
     stopping = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     click.echo(f"TaskRouter emulator listening on {srv.url} (Ctrl-C stops it). Paste into .env:")
@@ -165,3 +184,84 @@ def emulator(host: str, port: int, account_sid: str | None, auth_token: str | No
     click.echo(f"Emulator stopped after {count} request{'' if count == 1 else 's'}.")
 
 
+def _progressbar(label: str, total: int) -> Any:
+    """A ``plan.ProgressFactory`` drawing a click progress bar on stderr (hidden when not a terminal)."""
+    import contextlib
+    import sys
+
+    @contextlib.contextmanager
+    def bar() -> Any:
+        with click.progressbar(length=total, label=label.ljust(24), file=sys.stderr) as progress:
+            yield progress.update
+
+    return bar()
+
+
+@cli.command()
+@options.cfgdir_option
+@options.twilio_options
+@click.option("--assign-url", "--assignURL", "assign_url", envvar="ASSIGN_URL", metavar="URL",
+              help="Assignment callback for the workflow: agentsim's public /reservation URL [env: $ASSIGN_URL].")
+@click.option("--create-missing", is_flag=True,
+              help="Create missing TaskChannels, Activities and the Everyone queue instead of stopping.")
+@click.option("--adopt", is_flag=True,
+              help="Take over same-named Workers, TaskQueues and the Workflow that flexsim did not create.")
+@click.option("--reservation-timeout", type=click.IntRange(1, 86400), default=120, show_default=True,
+              help="The workflow's TaskReservationTimeout, in seconds.")
+@click.option("--dry-run", is_flag=True, help="Print the plan (what would be created, updated, removed); write nothing.")
+@reports_errors
+def deploy(cfgdir: str, twilio: options.TwilioSettings, assign_url: str | None, create_missing: bool,
+           adopt: bool, reservation_timeout: int, dry_run: bool) -> None:
+    """Create or update the Workers, TaskQueues and Workflow that the config describes.
+
+    Only differences are written (a second run writes nothing); the workflow keeps its SID.
+
+    Example: flexsim deploy --assignURL https://abc.ngrok.app/reservation
+    """
+    from flexsim.config import load_config
+    from flexsim.deploy import DeployOptions, deploy_config
+    from flexsim.taskrouter import TaskRouter
+
+    config = load_config(cfgdir)
+    choices = DeployOptions(assign_url=assign_url or None, create_missing=create_missing, adopt=adopt,
+                            dry_run=dry_run, reservation_timeout=reservation_timeout)
+    with TaskRouter(twilio) as tr:
+        click.echo(f"deploy: {tr.describe()}", err=True)
+        report = deploy_config(config, tr, choices, progress=_progressbar)
+    for warning in report.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    if dry_run:
+        click.echo("\n".join(report.plan.describe()))
+    click.echo("\n".join(report.summary()))
+
+
+@cli.command()
+@options.cfgdir_option
+@options.twilio_options
+@click.option("--delete-workers", "--dletWorkers", "delete_workers", is_flag=True,
+              help="Also delete the flexsim workers (after signing them out).")
+@click.option("--all", "remove_all", is_flag=True,
+              help="Also delete the flexsim workflow, then the flexsim queues.")
+@click.option("--dry-run", is_flag=True, help="Print what would be cleaned; write nothing.")
+@reports_errors
+def cleansim(cfgdir: str, twilio: options.TwilioSettings, delete_workers: bool, remove_all: bool,
+             dry_run: bool) -> None:
+    """End flexsim tasks and sign flexsim workers out; optionally remove what deploy made.
+
+    Touches only flexsim-owned resources, found by their markers, so the config may have
+    changed since deploy (--cfgdir is accepted for compatibility and not read).
+
+    Example: flexsim cleansim --dletWorkers --all
+    """
+    from flexsim.cleanup import CleanupOptions, clean_workspace
+    from flexsim.taskrouter import TaskRouter
+
+    choices = CleanupOptions(delete_workers=delete_workers, remove_all=remove_all, dry_run=dry_run)
+    with TaskRouter(twilio) as tr:
+        click.echo(f"cleansim: {tr.describe()}", err=True)
+        report = clean_workspace(tr, choices, progress=_progressbar)
+    for warning in report.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    if dry_run:
+        click.echo("\n".join(report.plan.describe()))
+    click.echo("\n".join(report.summary()))
