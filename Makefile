@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: test bench clean
+.PHONY: test demo bench clean
 
 $(BIN)/flexsim: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,11 @@ $(BIN)/flexsim: pyproject.toml
 
 test: $(BIN)/flexsim
 	$(BIN)/python -m pytest
+
+# A whole local simulation on the embedded emulator (no Twilio account); pass options with
+# DEMO_ARGS, e.g. make demo DEMO_ARGS="--duration 30 --seed 7".
+demo: $(BIN)/flexsim
+	$(BIN)/flexsim demo $(DEMO_ARGS)
 
 bench: $(BIN)/flexsim
 	$(BIN)/python bench/genconfig.py

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import time
 
 import pytest
@@ -16,6 +19,7 @@ from flexsim.genconfig import generate_config
 from flexsim.options import TwilioSettings
 from flexsim.ownership import OWNER_CLAUSE, is_flexsim_queue, is_flexsim_workflow, referenced_queue_sids
 from flexsim.taskrouter import TaskRouter, parse_attributes
+from flexsim.workspace import WorkspaceNotFound
 
 pytestmark = pytest.mark.integration
 
@@ -276,6 +280,7 @@ def test_cli_deploy_then_cleansim(emulator, cli_runner, tmp_path):
                                env=env_for(emulator), catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "workers: 10 created, 0 updated, 0 removed, 0 unchanged" in result.output
+    assert "Deploying workers" in result.output  # the progress bar's label (no terminal: label only)
     again = cli_runner.invoke(cli, ["deploy"], env={**env_for(emulator), "ASSIGN_URL": ASSIGN_URL},
                               catch_exceptions=False)
     assert "workers: 0 created, 0 updated, 0 removed, 10 unchanged" in again.output
@@ -289,10 +294,12 @@ def test_cli_deploy_then_cleansim(emulator, cli_runner, tmp_path):
 
 def test_cli_missing_assign_url_warns(emulator, cli_runner):
     cli_runner.invoke(cli, ["genconfig", "--seed", "1"], catch_exceptions=False)
-    result = cli_runner.invoke(cli, ["deploy", "--create-missing", "--dry-run"], env=env_for(emulator),
-                               catch_exceptions=False)
+    result = cli_runner.invoke(cli, ["deploy", "--create-missing", "--dry-run", "--concurrency", "3"],
+                               env=env_for(emulator), catch_exceptions=False)
     assert result.exit_code == 0
     assert "no reservations will reach agentsim" in result.output
+    assert ", concurrency 3" in result.output
+    assert writes(emulator) == []
 
 
 def test_cli_conflict_is_one_error_with_exit_1(emulator, cli_runner, tr):
@@ -317,3 +324,183 @@ def test_cli_cleansim_on_an_empty_workspace(emulator, cli_runner):
     result = cli_runner.invoke(cli, ["cleansim"], env=env_for(emulator), catch_exceptions=False)
     assert result.exit_code == 0
     assert "nothing to clean" in result.output
+
+
+def test_every_missing_prerequisite_is_listed_and_created_activities_are_unavailable(emulator, tr, config):
+    sms = next(c for c in tr.list_task_channels() if c.unique_name == "sms")
+    tr.workspace.task_channels(sms.sid).delete()
+    for workflow in tr.list_workflows():  # "Assign to Anyone" routes to Everyone: remove both
+        tr.workspace.workflows(workflow.sid).delete()
+    everyone = next(q for q in tr.list_task_queues() if q.friendly_name == "Everyone")
+    tr.workspace.task_queues(everyone.sid).delete()
+    start = len(emulator.requests)
+    with pytest.raises(PrerequisitesMissing) as info:
+        deploy_config(config, tr, DeployOptions(assign_url=ASSIGN_URL))
+    problems = info.value.problems
+    assert any(p.startswith("TaskChannel 'sms'") for p in problems)
+    assert any(p.startswith("Activity 'Busy'") for p in problems)
+    assert any(p.startswith("Activity 'Lunch'") for p in problems)
+    assert any(p.startswith("TaskQueue 'Everyone'") for p in problems)
+    assert writes(emulator, start) == []
+
+    deploy_config(config, tr, DeployOptions(assign_url=ASSIGN_URL, create_missing=True))
+    assert "sms" in {c.unique_name for c in tr.list_task_channels()}
+    activities = {a.friendly_name: a.available for a in tr.list_activities()}
+    for activity in config.activities():
+        assert activities[activity.name] is (activity.name == "Available")
+    assert "Everyone" in {q.friendly_name for q in tr.list_task_queues()}
+
+
+def test_unknown_workspace_is_reported_before_any_write(emulator, config):
+    with TaskRouter(settings_for(emulator, workspace_sid="WS" + "0" * 32)) as client:
+        with pytest.raises(WorkspaceNotFound) as info:
+            deploy_config(config, client, DeployOptions(assign_url=ASSIGN_URL, create_missing=True))
+    assert "WS" + "0" * 32 in str(info.value) and "--wrkspc" in str(info.value)
+    assert writes(emulator) == []
+
+
+def test_removed_workers_go_offline_first_rejecting_pending_reservations(emulator, tr, config):
+    report = deploy_config(config, tr, DeployOptions(create_missing=True))  # no callback: reservations stay pending
+    ws = tr.workspace
+    activities = {a.friendly_name: a.sid for a in tr.list_activities()}
+    busy = next(a.friendly_name for a in tr.list_activities()
+                if not a.available and a.friendly_name != "Offline")
+    sales = next(w.friendly_name for w in config.workers if "Sales" in w.attributes["routing"]["skills"])
+    resting = next(w.friendly_name for w in config.workers if w.friendly_name != sales)
+    sids = {w.friendly_name: w.sid for w in flexsim_workers(tr)}
+    ws.workers(sids[sales]).update(activity_sid=activities["Available"])
+    ws.workers(sids[resting]).update(activity_sid=activities[busy])
+    task = ws.tasks.create(workflow_sid=report.workflow_sid, task_channel="voice",
+                           attributes=json.dumps({"flexsim": True, "topic": "Sales"}))
+    poll(lambda: ws.tasks(task.sid).fetch().assignment_status == "reserved")
+
+    workers = json.loads((config.cfgdir / "workers.json").read_text())
+    kept = [w for w in workers if w["friendlyName"] not in (sales, resting)]
+    (config.cfgdir / "workers.json").write_text(json.dumps(kept))
+    metadata = json.loads((config.cfgdir / "metadata.json").read_text())
+    (config.cfgdir / "metadata.json").write_text(json.dumps({**metadata, "agentCnt": len(kept)}))
+    start = len(emulator.requests)
+    report2 = deploy_config(load_config(config.cfgdir), tr, DeployOptions())
+    assert report2.plan.counts()["worker"]["delete"] == 2
+    for name in (sales, resting):  # signed out (to Offline), then deleted: in that order
+        path = f"/v1/Workspaces/{emulator.workspace_sid}/Workers/{sids[name]}"
+        assert [m for m, p in emulator.requests[start:] if p == path and m != "GET"] == ["POST", "DELETE"]
+    assert {w.friendly_name for w in flexsim_workers(tr)} == {w["friendlyName"] for w in kept}
+    assert ws.tasks(task.sid).fetch().assignment_status == "pending"  # its reservation was rejected
+
+
+def test_foreign_workflow_with_the_config_name_is_a_conflict_unless_adopted(emulator, tr, config):
+    everyone = next(q for q in tr.list_task_queues() if q.friendly_name == "Everyone")
+    theirs = tr.workspace.workflows.create(
+        friendly_name=config.workflow.friendly_name,
+        configuration=json.dumps({"task_routing": {"filters": [], "default_filter": {"queue": everyone.sid}}}))
+    start = len(emulator.requests)
+    with pytest.raises(OwnershipConflict) as info:
+        deploy_config(config, tr, DeployOptions(assign_url=ASSIGN_URL, create_missing=True))
+    assert f"Workflow '{config.workflow.friendly_name}' ({theirs.sid})" in str(info.value)
+    assert writes(emulator, start) == []
+    report = deploy_config(config, tr, DeployOptions(assign_url=ASSIGN_URL, create_missing=True, adopt=True))
+    assert report.workflow_sid == theirs.sid  # adopted in place
+    assert is_flexsim_workflow(tr.workspace.workflows(theirs.sid).fetch().configuration)
+
+
+def test_issue_scenario_human_worker_sales_queue_and_task_survive(emulator, tr, config):
+    """The issue's integration case: a human worker, a foreign `Sales` queue and a foreign task."""
+    ws = tr.workspace
+    available = next(a.sid for a in tr.list_activities() if a.friendly_name == "Available")
+    human = ws.workers.create(friendly_name="bob", attributes=json.dumps(HUMAN_ATTRIBUTES), activity_sid=available)
+    sales = ws.task_queues.create(friendly_name="Sales", target_workers="routing.skills HAS 'Sales'")
+    billing = ws.task_queues.create(friendly_name="Billing", target_workers="routing.skills HAS 'Billing'")
+    theirs = ws.workflows.create(friendly_name="Human flow", configuration=json.dumps(
+        {"task_routing": {"filters": [], "default_filter": {"queue": billing.sid}}}))
+    foreign_task = ws.tasks.create(workflow_sid=theirs.sid, attributes=json.dumps({"type": "human"}))
+
+    start = len(emulator.requests)
+    with pytest.raises(OwnershipConflict):
+        deploy_config(config, tr, DeployOptions(create_missing=True))
+    assert writes(emulator, start) == []
+    assert ws.task_queues(sales.sid).fetch().target_workers == "routing.skills HAS 'Sales'"
+    report = deploy_config(config, tr, DeployOptions(create_missing=True, adopt=True))  # no callback URL
+
+    # Flexsim's workers are all Offline, so a flexsim Sales task is reserved to the human.
+    flexsim_task = ws.tasks.create(workflow_sid=report.workflow_sid, task_channel="voice",
+                                   attributes=json.dumps({"flexsim": True, "topic": "Sales"}))
+    [reservation] = poll(lambda: ws.tasks(flexsim_task.sid).reservations.list())
+    assert reservation.worker_sid == human.sid and reservation.reservation_status == "pending"
+
+    cleaned = clean_workspace(tr, CleanupOptions(delete_workers=True))
+    assert [c.fields["assignment_status"] for c in cleaned.plan.of("task")] == [("reserved", "canceled")]
+    assert [t.sid for t in tr.list_tasks()] == [foreign_task.sid]
+    still = tr.fetch_worker(human.sid)
+    assert parse_attributes(still.attributes) == HUMAN_ATTRIBUTES and still.activity_sid == available
+    assert ws.tasks(foreign_task.sid).fetch().assignment_status == "pending"
+    assert ws.workflows(theirs.sid).fetch().configuration == theirs.configuration
+    assert ws.task_queues(billing.sid).fetch().target_workers == "routing.skills HAS 'Billing'"
+    assert flexsim_workers(tr) == []
+    human_paths = {f"/v1/Workspaces/{emulator.workspace_sid}/{kind}/{sid}"
+                   for kind, sid in (("Workers", human.sid), ("Tasks", foreign_task.sid),
+                                     ("Workflows", theirs.sid), ("TaskQueues", billing.sid))}
+    assert [r for r in writes(emulator, start) if r[1] in human_paths] == []
+
+
+def test_cleansim_ends_each_status_the_way_taskrouter_allows(emulator, tr, config):
+    report = deploy_config(config, tr, DeployOptions(create_missing=True))
+    ws = tr.workspace
+    available = next(a.sid for a in tr.list_activities() if a.friendly_name == "Available")
+    sales = next(w.friendly_name for w in config.workers if "Sales" in w.attributes["routing"]["skills"])
+    worker = next(w.sid for w in flexsim_workers(tr) if w.friendly_name == sales)
+    ws.workers(worker).update(activity_sid=available)
+
+    def new_task(channel: str):
+        return ws.tasks.create(workflow_sid=report.workflow_sid, task_channel=channel,
+                               attributes=json.dumps({"flexsim": True, "topic": "Sales"}))
+
+    def accept(task) -> None:
+        [res] = poll(lambda: ws.tasks(task.sid).reservations.list())
+        ws.tasks(task.sid).reservations(res.sid).update(reservation_status="accepted")
+        poll(lambda: ws.tasks(task.sid).fetch().assignment_status == "assigned")
+
+    assigned, wrapping = new_task("voice"), new_task("chat")
+    accept(assigned)
+    accept(wrapping)
+    ws.tasks(wrapping.sid).update(assignment_status="wrapping")
+    reserved = new_task("chat")  # the worker's second chat slot: reserved, not accepted
+    poll(lambda: ws.tasks(reserved.sid).fetch().assignment_status == "reserved")
+    pending = new_task("chat")  # both chat slots taken: it waits
+    expected = {assigned.sid: ("assigned", "completed"), wrapping.sid: ("wrapping", "completed"),
+                reserved.sid: ("reserved", "canceled"), pending.sid: ("pending", "canceled")}
+
+    dry = clean_workspace(tr, CleanupOptions(dry_run=True))
+    assert {c.sid: c.fields["assignment_status"] for c in dry.plan.of("task")} == expected
+    result = clean_workspace(tr, CleanupOptions())
+    assert result.summary()[0] == "tasks: 2 canceled, 2 completed, 4 deleted"
+    assert [t for t in tr.list_tasks() if parse_attributes(t.attributes).get("flexsim")] == []
+    assert not any(w.available for w in flexsim_workers(tr))
+
+
+def test_cli_cleansim_after_the_config_changed_removes_every_flexsim_worker(emulator, cli_runner, tmp_path):
+    assert cli_runner.invoke(cli, ["genconfig", "--seed", "1"], catch_exceptions=False).exit_code == 0
+    deployed = cli_runner.invoke(cli, ["deploy", "--create-missing"], env=env_for(emulator), catch_exceptions=False)
+    assert deployed.exit_code == 0, deployed.output
+    generate_config("domain", "config", random.Random(2), 2, agent_cnt=3)  # the config now names 3 agents
+    result = cli_runner.invoke(cli, ["cleansim", "--delete-workers"], env=env_for(emulator), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "workers: 0 signed out, 10 deleted, 10 already offline" in result.output
+    with TaskRouter(settings_for(emulator)) as client:
+        assert flexsim_workers(client) == []
+
+
+def test_verbose_flag_adds_the_traceback_to_the_one_line_error(emulator, tmp_path):
+    make_config(tmp_path, seed=1)
+    env = {**os.environ, **env_for(emulator), "AUTH_TOKEN": "0" * 32}
+    command = [sys.executable, "-m", "flexsim", "deploy", "--cfgdir", str(tmp_path / "cfg1")]
+    quiet = subprocess.run(command, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    loud = subprocess.run(command[:3] + ["-v"] + command[3:], env=env, cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60)
+    error = f"Error: fetch workspace ({emulator.workspace_sid}) failed: Twilio error 20003: Authenticate"
+    for run in (quiet, loud):
+        assert run.returncode == 1
+        assert error in run.stderr.splitlines()
+    assert "Traceback" not in quiet.stderr + quiet.stdout
+    assert "Traceback (most recent call last)" in loud.stderr
+    assert "flexsim.errors.TwilioRequestFailed" in loud.stderr

@@ -92,6 +92,9 @@ def test_single_valued_queue_attribute_uses_equality(tmp_path):
     domain = load_domain(domain_dir)
     assert build_queues(domain)[0] == {"friendlyName": "Sales", "targetWorkers": "routing.skills == 'Sales'"}
     assert build_workflow(domain)["filters"][0]["expression"] == "topic=='Sales'"
+    generate_config(domain_dir, tmp_path / "cfg", random.Random(1), 1)
+    skills = load_config(tmp_path / "cfg").workers[0].attributes["routing"]["skills"]
+    assert skills in ("Sales", "Service", "Support")  # one value, not a list, and the loader accepts it
 
 
 def test_es_es_config_is_spanish(tmp_path):

@@ -299,3 +299,34 @@ def test_map_sequential_with_concurrency_one(fake_time):
     threads = set()
     tr.map(lambda n: threads.add(threading.get_ident()), range(5))
     assert threads == {threading.get_ident()}
+
+
+@responses.activate
+def test_requests_in_flight_never_exceed_the_pool_even_when_maps_nest(fake_time):
+    in_flight, peak, lock = [0], [0], threading.Lock()
+
+    def slow_reply(request):
+        with lock:
+            in_flight[0] += 1
+            peak[0] = max(peak[0], in_flight[0])
+        time.sleep(0.01)  # stands in for network latency, so requests overlap
+        with lock:
+            in_flight[0] -= 1
+        return 200, {}, json.dumps(worker_json())
+
+    responses.add_callback(responses.GET, f"{WS_URL}/Workers/{WORKER}", callback=slow_reply)
+    tr = make_tr(fake_time, concurrency=3)
+    tr.map(lambda _: tr.map(lambda _: tr.fetch_worker(WORKER), range(4)), range(4))
+    assert len(responses.calls) == 16
+    assert peak[0] == 3
+
+
+@responses.activate
+def test_emulator_url_is_per_client_not_patched_globally(fake_time):
+    responses.get(f"{WS_URL}/Workers/{WORKER}", json=worker_json())
+    responses.get(f"https://taskrouter.twilio.com/v1/Workspaces/{WORKSPACE}/Workers/{WORKER}", json=worker_json())
+    local = make_tr(fake_time)
+    real = make_tr(fake_time, taskrouter_url=None)
+    local.fetch_worker(WORKER)
+    real.fetch_worker(WORKER)
+    assert [c.request.url.split("/v1/")[0] for c in responses.calls] == [BASE, "https://taskrouter.twilio.com"]

@@ -1,30 +1,16 @@
 """The ``flexsim`` command: thin Click commands over plain library functions."""
 
-
 from __future__ import annotations
 
-
 import functools
-
-
 import logging
-
-
 from pathlib import Path
-
-
 from typing import Any, Callable
 
-
 import click
-
-
 from dotenv import load_dotenv
 
-
 from flexsim import __version__, options
-
-
 from flexsim.errors import FlexsimError
 
 
@@ -99,6 +85,68 @@ def schema(name: str) -> None:
     from importlib.resources import files
 
     click.echo((files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+
+
+@cli.command()
+@options.cfgdir_option
+@options.twilio_options
+@click.option("--timeLim", "--time-limit", "time_limit", type=options.Timespan(), default=3600.0,
+              show_default=True, help="How long to run, in wall-clock seconds whatever --speed is (90, 10m, 1h).")
+@options.seed_option
+@options.speed_option
+@click.option("--locale", default=None, metavar="LOCALE",
+              help="Faker locale for customer names, e.g. es-es [default: the config's].")
+@reports_errors
+def custsim(cfgdir: str, twilio: options.TwilioSettings, time_limit: float, seed: int | None,
+            speed: float, locale: str | None) -> None:
+    """Create tasks as simulated customers arrive, and abandon those kept waiting too long.
+
+    Stops after --timeLim or on Ctrl-C/SIGTERM and prints how many tasks were created,
+    abandoned and failed.
+
+    Example: flexsim custsim --timeLim 10m --speed 10 --seed 7
+    """
+    import threading
+
+    from flexsim.config import load_config
+    from flexsim.customers import run_custsim, stop_on_signals
+    from flexsim.taskrouter import TaskRouter
+
+    config = load_config(cfgdir)
+    rng, used = options.make_rng(seed)
+    with TaskRouter(twilio) as tr, stop_on_signals(threading.Event()) as stop:
+        click.echo(f"custsim: seed {used}; running {time_limit:g} s at speed {speed:g} (Ctrl-C stops)")
+        sim = run_custsim(config, tr, time_limit=time_limit, rng=rng, speed=speed, locale=locale, stop=stop)
+    click.echo(sim.summary.text())
+
+
+@cli.command()
+@options.twilio_options
+@click.option("--interval", type=float, default=2.0, show_default=True, callback=options.positive_float,
+              help="Seconds between refreshes (statistics are cached for this long).")
+@click.option("--once", is_flag=True, help="Print one plain snapshot and exit.")
+@reports_errors
+def status(twilio: options.TwilioSettings, interval: float, once: bool) -> None:
+    """Show agents by activity and per-queue tasks and agents, live, from RealTimeStatistics.
+
+    Without a terminal it prints one plain line per refresh instead of the live view.
+
+    Example: flexsim status --interval 5
+    """
+    import threading
+
+    from rich.console import Console
+
+    from flexsim.customers import stop_on_signals
+    from flexsim.status import run_status, status_once
+    from flexsim.taskrouter import TaskRouter
+
+    with TaskRouter(twilio) as tr:
+        if once:
+            click.echo(status_once(tr))
+            return
+        with stop_on_signals(threading.Event()) as stop:
+            run_status(tr, Console(), stop, interval=interval)
 
 
 def _sid_format(prefix: str) -> Callable[[Any, Any, str | None], str | None]:
@@ -184,6 +232,48 @@ def emulator(host: str, port: int, account_sid: str | None, auth_token: str | No
     click.echo(f"Emulator stopped after {count} request{'' if count == 1 else 's'}.")
 
 
+@cli.command()
+@options.cfgdir_option
+@options.twilio_options
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Interface to listen on (ngrok connects to localhost; 0.0.0.0 exposes all interfaces).")
+@click.option("--port", type=click.IntRange(0, 65535), default=3000, show_default=True, envvar="AGENTSIM_PORT",
+              show_envvar=True, help="Port for the assignment callback (0 picks a free one).")
+@click.option("--public-url", envvar="ASSIGN_URL", show_envvar=True, metavar="URL",
+              help="The URL TaskRouter calls, e.g. https://abc.ngrok.app/reservation; signatures are "
+                   "checked against it [default: the URL as received].")
+@options.seed_option
+@options.speed_option
+@click.option("--skip-signature-check", is_flag=True,
+              help="Accept callbacks without a valid X-Twilio-Signature (needed with API-key credentials).")
+@click.option("--stay-online", is_flag=True, help="On exit, leave agents in their activity and tasks in hand.")
+@reports_errors
+def agentsim(cfgdir: str, twilio: options.TwilioSettings, host: str, port: int, public_url: str | None,
+             seed: int | None, speed: float, skip_signature_check: bool, stay_online: bool) -> None:
+    """Run the simulated agents: answer assignment callbacks and handle the tasks.
+
+    Signs the flexsim workers in, serves POST /reservation and GET / (health) until
+    Ctrl-C or SIGTERM, then signs them out (Offline) unless --stay-online.
+
+    Example: flexsim agentsim --port 3000 --public-url https://abc.ngrok.app/reservation
+    """
+    from flexsim.agentsim_server import AgentSimSettings, run_agentsim
+    from flexsim.config import load_config
+
+    config = load_config(cfgdir)
+    used = seed if seed is not None else options.make_rng(None)[1]
+    if skip_signature_check:
+        click.secho("WARNING: --skip-signature-check: anyone who can reach this server can drive the "
+                    "simulated agents.", fg="red", err=True)
+    click.echo(f"agentsim: seed {used}; speed {speed:g}; listening on {host}:{port} (Ctrl-C stops)")
+    settings = AgentSimSettings(host=host, port=port, public_url=public_url, seed=used, speed=speed,
+                                skip_signature_check=skip_signature_check, stay_online=stay_online)
+    summary = run_agentsim(config, twilio, settings)
+    click.echo(f"agentsim stopped: {summary.get('tasks_handled', 0)} tasks handled, "
+               f"{summary.get('tasks_in_progress', 0)} left in progress, "
+               f"{summary.get('api_failures', 0)} API failures.")
+
+
 def _progressbar(label: str, total: int) -> Any:
     """A ``plan.ProgressFactory`` drawing a click progress bar on stderr (hidden when not a terminal)."""
     import contextlib
@@ -265,3 +355,47 @@ def cleansim(cfgdir: str, twilio: options.TwilioSettings, delete_workers: bool, 
     if dry_run:
         click.echo("\n".join(report.plan.describe()))
     click.echo("\n".join(report.summary()))
+
+
+@cli.command()
+@options.domaindir_option
+@click.option("--cfgdir", default=None, type=click.Path(file_okay=False),
+              help="Where genconfig writes the config [default: a temporary folder, removed afterwards].")
+@click.option("--duration", type=options.Timespan(), default=60.0, show_default=True,
+              help="How long customers arrive, in wall-clock seconds (90, 2m).")
+@click.option("--speed", type=float, default=10.0, show_default=True, callback=options.positive_float,
+              help="Simulated seconds per wall-clock second, for agents and customers.")
+@click.option("--agents", type=click.IntRange(1, 15000), default=None,
+              help="Number of agents [default: the domain's agentCnt].")
+@options.seed_option
+@click.option("--locale", default="en-us", show_default=True, metavar="NAME|PATH.json",
+              help="Locale defaults for genconfig.")
+@click.option("--cleanup/--no-cleanup", default=True, show_default=True,
+              help="Run cleansim at the end (the emulator is discarded anyway).")
+@click.option("--interval", type=float, default=2.0, show_default=True, callback=options.positive_float,
+              help="Seconds between status refreshes.")
+@click.pass_context
+@reports_errors
+def demo(ctx: click.Context, domaindir: str, cfgdir: str | None, duration: float, speed: float,
+         agents: int | None, seed: int | None, locale: str, cleanup: bool, interval: float) -> None:
+    """Run a whole simulation on the local TaskRouter emulator: no Twilio account needed.
+
+    Starts the emulator, generates and deploys a config, runs agentsim and custsim for
+    --duration while showing the workspace live, then prints a KPI summary.
+
+    Example: flexsim demo --duration 60 --speed 10 --seed 7
+    """
+    import threading
+
+    from rich.console import Console
+
+    from flexsim.customers import stop_on_signals
+    from flexsim.demo import DemoSettings, run_demo
+
+    if not ctx.find_root().params.get("verbose"):
+        logging.getLogger().setLevel(logging.WARNING)  # keep INFO chatter out of the live view
+    settings = DemoSettings(domaindir=domaindir, cfgdir=cfgdir, duration=duration, speed=speed, agents=agents,
+                            seed=seed, locale=locale, clean=cleanup, interval=interval)
+    with stop_on_signals(threading.Event()) as stop:
+        result = run_demo(settings, Console(), stop)
+    click.echo("\n".join(result.lines()))

@@ -199,7 +199,7 @@ def _plan_workers(config: Config, snap: Snapshot, tr: TaskRouter, adopt: bool, p
     for worker in snap.workers:
         if worker.friendly_name.casefold() not in wanted and is_flexsim(parse_attributes(worker.attributes)):
             plan.add(Change("worker", worker.friendly_name, DELETE, worker.sid,
-                            data={"available": worker.available}))
+                            data={"activity_sid": worker.activity_sid}))
 
 
 def _plan_existing_channels(tr: TaskRouter, matched: list[tuple[Any, Change]], capacities: dict[str, int],
@@ -395,8 +395,9 @@ def _apply_worker(tr: TaskRouter, change: Change, channels: list[Change]) -> Non
 
 def _remove_worker(tr: TaskRouter, change: Change, offline_sid: str | None) -> None:
     ws = tr.workspace
-    if change.data.get("available") and offline_sid:
-        # An unavailable Activity is refused while reservations are pending unless they are rejected.
+    if offline_sid and change.data.get("activity_sid") != offline_sid:
+        # Offline first, so nothing new is routed to it; the move to an unavailable Activity is
+        # refused while reservations are pending unless they are rejected (which re-routes their tasks).
         tr.call("update", describe("worker", change.name, change.sid),
                 lambda: ws.workers(change.sid).update(activity_sid=offline_sid, reject_pending_reservations=True))
     tr.call("delete", describe("worker", change.name, change.sid), ws.workers(change.sid).delete)

@@ -14,9 +14,9 @@ What it guarantees:
   key + secret with the account SID). ``TWILIO_REGION``/``TWILIO_EDGE`` are ignored, since they would
   rewrite the emulator's host. With ``settings.taskrouter_url`` the TaskRouter domain's ``base_url``
   points there; nothing is monkeypatched.
-- **One HTTP client.** :class:`PooledHttpClient` (an SDK ``HttpClient``) owns a ``requests.Session``
-  whose connection pool fits the concurrency, caps the requests in flight at ``concurrency`` (even
-  when ``map`` calls nest), and reports each request to the tracer.
+- **One HTTP client.** :class:`~flexsim.httpclient.PooledHttpClient` (an SDK ``HttpClient``) owns a
+  ``requests.Session`` whose connection pool fits the concurrency, caps the requests in flight at
+  ``concurrency`` (even when ``map`` calls nest), and reports each request to the tracer.
 - **Retries.** :meth:`TaskRouter.call` retries HTTP 429, 5xx and connection errors with exponential
   backoff and jitter, waits at least ``Retry-After`` (delta-seconds) when the server sends one, and
   gives up after ``RetryPolicy.max_attempts`` tries or ``max_elapsed`` seconds. List pages that fail
@@ -40,23 +40,20 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional, TypeVar
+from typing import Any, Callable, Iterable, TypeVar
 
 import requests
-from requests.adapters import HTTPAdapter
 from twilio.base.exceptions import TwilioException, TwilioRestException, TwilioServiceException
 from twilio.http import HttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
 from flexsim.errors import FlexsimError, TwilioRequestFailed
+from flexsim.httpclient import PooledHttpClient, Tracer
 from flexsim.options import TwilioSettings
 
 T = TypeVar("T")
 R = TypeVar("R")
-
-#: ``tracer(method, url, status, elapsed_seconds)``; status is None when the request got no response.
-Tracer = Callable[[str, str, Optional[int], float], None]
 
 log = logging.getLogger("flexsim.taskrouter")
 WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
@@ -92,56 +89,6 @@ def describe(kind: str, name: str | None = None, sid: str | None = None) -> str:
     if sid:
         text += f" ({sid})"
     return text
-
-
-class PooledHttpClient(HttpClient):
-    """An SDK HTTP client over one pooled ``requests.Session``, safe to share between threads.
-
-    :param pool_size: most requests in flight at once, and the connection pool's size.
-    :param on_request: called as ``on_request(method, url, status, elapsed)`` after every request.
-    :param timeout: seconds to wait for a connection or a response.
-    """
-
-    def __init__(self, pool_size: int = 8, on_request: Tracer | None = None, timeout: float = 30.0):
-        super().__init__(log, is_async=False, timeout=timeout)
-        self.session = requests.Session()
-        adapter = HTTPAdapter(pool_connections=4, pool_maxsize=pool_size + 2)
-        self.session.mount("http://", adapter)
-        self.session.mount("https://", adapter)
-        self._slots = threading.BoundedSemaphore(pool_size)
-        self._local = threading.local()
-        self._on_request = on_request
-
-    @property
-    def last_response(self) -> Response | None:
-        """The last response this thread received (for ``Retry-After``), or None."""
-        return getattr(self._local, "response", None)
-
-    def request(self, method: str, url: str, params: Any = None, data: Any = None,
-                headers: Any = None, auth: Any = None, timeout: float | None = None,
-                allow_redirects: bool = False) -> Response:
-        """Send one request; the signature is the SDK's ``HttpClient.request``."""
-        self._local.response = None
-        body_kw = "json" if headers and headers.get("Content-Type") == "application/json" else "data"
-        status: int | None = None
-        started = time.monotonic()
-        try:
-            with self._slots:
-                reply = self.session.request(
-                    method.upper(), url, params=params, headers=headers, auth=auth,
-                    timeout=timeout or self.timeout, allow_redirects=allow_redirects,
-                    **{body_kw: data})
-            status = reply.status_code
-        finally:
-            if self._on_request is not None:
-                self._on_request(method.upper(), url, status, time.monotonic() - started)
-        response = Response(reply.status_code, reply.text, reply.headers)
-        self._local.response = response
-        return response
-
-    def close(self) -> None:
-        """Close the pooled connections."""
-        self.session.close()
 
 
 class TaskRouter:

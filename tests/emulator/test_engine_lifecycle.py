@@ -183,6 +183,13 @@ ILLEGAL = {
     "wrap pending task": lambda e, s: e.update_task(s["pending"].sid, assignment_status="wrapping"),
     "complete reserved task": lambda e, s: e.update_task(s["reserved"].sid, assignment_status="completed"),
     "update completed task": lambda e, s: e.update_task(s["completed"].sid, attributes="{}"),
+    "cancel completed task": lambda e, s: e.update_task(s["completed"].sid, assignment_status="canceled"),
+    "wrap completed task": lambda e, s: e.update_task(s["completed"].sid, assignment_status="wrapping"),
+    "set a task back to pending": lambda e, s: e.update_task(s["assigned"].sid, assignment_status="pending"),
+    "complete pending reservation": lambda e, s: e.update_reservation(s["pending_res"].sid,
+                                                                      reservation_status="completed"),
+    "reject accepted reservation": lambda e, s: e.update_reservation(s["accepted_res"].sid,
+                                                                     reservation_status="rejected"),
     "accept accepted reservation": lambda e, s: e.update_reservation(s["accepted_res"].sid,
                                                                      reservation_status="accepted"),
     "wrap pending reservation": lambda e, s: e.update_reservation(s["pending_res"].sid,
@@ -267,3 +274,21 @@ def test_cancel_and_delete_end_pending_reservations(engine, scene):
     assert engine.worker_channel_load(engine.get_worker_channel(scene["busy"].sid, "default")) == (0, 0)
     types = [e.event_type for e in engine.list_events()]
     assert "task.deleted" in types and "reservation.canceled" in types
+
+
+def test_default_reservation_timeout_and_ttl_and_the_workspace_timeout_activity(engine, clock):
+    engine.update_workspace(timeout_activity_sid=act(engine, "Break"))
+    w = worker(engine, "w")
+    t = new_task(engine)
+    assert t.timeout == 86_400 and engine.list_workflows()[0].task_reservation_timeout == 120
+    res = only_res(engine, t)
+    clock.advance(119.9)
+    assert res.reservation_status == "pending"
+    clock.advance(0.1)
+    assert res.reservation_status == "timeout"
+    assert engine.get_worker(w.sid).activity_sid == act(engine, "Break")  # the workspace's timeout activity
+    assert t.assignment_status == "pending"
+    clock.advance(86_400 - 120 - 0.1)
+    assert t.assignment_status == "pending"
+    clock.advance(0.1)
+    assert t.assignment_status == "canceled" and t.reason == "Task TTL Exceeded"

@@ -257,3 +257,21 @@ def test_worker_joining_a_queue_keeps_its_idle_rank(engine, clock):
     engine.update_worker(early.sid, attributes=json.dumps({"vip": True}))  # ...but idle longer
     t = task(engine, wf)
     assert pending_res(engine, t)[0].worker_sid == early.sid
+
+
+def test_re_evaluate_tasks_routes_pending_tasks_by_the_new_configuration(engine):
+    old = engine.create_task_queue("old", target_workers="1==1")
+    new = engine.create_task_queue("new", target_workers="1==1")
+    wf = flow(engine, {"filters": [{"expression": "1==1", "targets": [{"queue": old.sid}]}]})
+    waiting = task(engine, wf)
+    w = worker(engine, "busy", skill="x")
+    held = task(engine, wf)  # reserved by the only worker
+    assert (waiting.task_queue_sid, waiting.assignment_status) == (old.sid, "reserved")
+    assert held.assignment_status == "pending"
+    to_new = json.dumps({"task_routing": {"filters": [{"expression": "1==1", "targets": [{"queue": new.sid}]}]}})
+    engine.update_workflow(wf.sid, configuration=to_new)
+    assert held.task_queue_sid == old.sid  # without ReEvaluateTasks the task keeps its step
+    engine.update_workflow(wf.sid, configuration=to_new, re_evaluate_tasks=True)
+    assert held.task_queue_sid == new.sid and held.assignment_status == "pending"
+    assert waiting.task_queue_sid == old.sid and waiting.assignment_status == "reserved"  # only pending move
+    assert pending_res(engine, waiting)[0].worker_sid == w.sid

@@ -12,6 +12,8 @@ import requests
 
 from flexsim.cli import cli
 
+from emulator_http import wait_for
+
 pytestmark = pytest.mark.integration
 
 
@@ -67,3 +69,23 @@ def test_bad_options_are_refused(cli_runner):
     result = cli_runner.invoke(cli, ["emulator", "--api-key", "SK" + "1" * 32])
     assert result.exit_code == 2
     assert "--api-key and --api-secret go together" in result.output
+
+
+def test_rate_limit_and_purge_delay_are_configurable():
+    proc, env = start("--filtered-list-rps", "1", "--purge-after", "1")
+    auth = (env["ACCOUNT_SID"], env["AUTH_TOKEN"])
+    base = f"{env['TASKROUTER_URL']}/v1/Workspaces/{env['WRKSPC_SID']}"
+    try:
+        filtered = [requests.get(f"{base}/Tasks", params={"EvaluateTaskAttributes": "1==1"}, auth=auth, timeout=10)
+                    for _ in range(2)]
+        assert [r.status_code for r in filtered] == [200, 429]
+        assert filtered[1].json()["code"] == 20429 and filtered[1].headers["Retry-After"]
+        sid = requests.post(f"{base}/Tasks", data={"Attributes": "{}"}, auth=auth, timeout=10).json()["sid"]
+        canceled = requests.post(f"{base}/Tasks/{sid}", data={"AssignmentStatus": "canceled"}, auth=auth, timeout=10)
+        assert canceled.json()["assignment_status"] == "canceled"
+        wait_for(lambda: requests.get(f"{base}/Tasks/{sid}", auth=auth, timeout=10).status_code == 404,
+                 timeout=10, what="the canceled task to be purged after 1 s")
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    assert proc.returncode == 0

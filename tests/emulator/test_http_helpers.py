@@ -14,6 +14,7 @@ from flexsim.emulator.errors import BadRequest
 from flexsim.emulator.faults import Faults, RateLimiter
 from flexsim.emulator.paging import page_envelope
 from flexsim.emulator.params import Params, parse_date, snake_case
+from flexsim.emulator.request_log import RequestLog
 from flexsim.emulator.wire import iso
 from flexsim.hooks import EventHook
 
@@ -125,3 +126,20 @@ def test_signature_matches_the_sdk_validator():
         assert RequestValidator("secret").validate(url, params, dispatcher.sign(url, params))
     finally:
         dispatcher.stop()
+
+
+def test_request_log_keeps_the_last_entries_with_absolute_indices():
+    log = RequestLog(maxlen=3)
+    for i in range(5):
+        log.append(("GET", f"/{i}"))
+    assert len(log) == 5 and log.dropped == 2 and log.maxlen == 3
+    assert list(log) == [("GET", "/2"), ("GET", "/3"), ("GET", "/4")]
+    assert log[4] == log[-1] == ("GET", "/4") and log[2] == ("GET", "/2")
+    assert log[3:] == [("GET", "/3"), ("GET", "/4")] and log[:3] == [("GET", "/2")]
+    assert ("GET", "/3") in log and ("GET", "/0") not in log
+    with pytest.raises(IndexError):
+        log[1]  # dropped
+    with pytest.raises(IndexError):
+        log[5]
+    with pytest.raises(ValueError):
+        RequestLog(maxlen=0)

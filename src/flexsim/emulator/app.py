@@ -20,6 +20,7 @@ from werkzeug.exceptions import HTTPException
 
 from flexsim.emulator.errors import EmulatorError
 from flexsim.emulator.faults import Faults, RateLimiter
+from flexsim.emulator.request_log import RequestLog
 from flexsim.emulator.views_common import STATE_KEY, reply, state
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,7 @@ class EmulatorState:
     api_secret: str | None = None
     faults: Faults = field(default_factory=Faults)
     limiter: RateLimiter = field(default_factory=lambda: RateLimiter(3.0))
-    requests: list[tuple[str, str]] = field(default_factory=list)
+    requests: RequestLog = field(default_factory=RequestLog)
 
     def authorized(self, header: str | None) -> bool:
         """Whether an ``Authorization`` header carries the account or API-key credentials."""

@@ -120,7 +120,7 @@ class CallbackDispatcher:
                 continue
             try:
                 response = self._post(url, callback.params, self.assignment_timeout)
-            except requests.RequestException as exc:
+            except Exception as exc:  # noqa: BLE001 - a failed POST (even a body that cannot be encoded) is a miss
                 log.warning("assignment callback for %s to %s failed: %s", rsid, url, exc)
                 continue
             if response.status_code == 200:
@@ -158,7 +158,8 @@ class CallbackDispatcher:
     def _on_event(self, event: Any) -> None:
         ws = self.engine.workspace  # read under the engine's lock, where the hook fires
         target = ws.event_callback_url if wanted(event.event_type, ws.events_filter) else ""
-        self._events.submit(self._deliver_event, event, target or "", ws.friendly_name)
+        if (target or self.events_file is not None) and not self._stopping:
+            self._events.submit(self._deliver_event, event, target or "", ws.friendly_name)
 
     def event_params(self, event: Any, workspace_name: str) -> dict[str, str]:
         """The form parameters of an event callback: the common fields plus the event's data."""

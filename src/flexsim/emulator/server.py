@@ -23,6 +23,7 @@ from flexsim.clock import WallClock
 from flexsim.emulator.app import EmulatorState, create_app
 from flexsim.emulator.dispatch import CallbackDispatcher
 from flexsim.emulator.faults import Faults, RateLimiter
+from flexsim.emulator.request_log import DEFAULT_MAXLEN, RequestLog
 
 log = logging.getLogger(__name__)
 
@@ -87,15 +88,18 @@ class EmulatorServer:
     ``api_key``/``api_secret`` add a second accepted Basic-auth pair. Fault injection
     (``latency_ms``, ``error_rate``, ``server_error_rate``) draws from a generator seeded
     with ``seed``; ``filtered_list_rps`` limits the expression-filtered lists (0 = off).
-    ``events_file`` receives every event as a JSON line. After ``start()``: ``url``,
-    ``engine``, ``requests`` (every authenticated (method, path)).
+    ``events_file`` receives every event as a JSON line; ``purge_after`` is how long
+    completed/canceled tasks stay. After ``start()``: ``url``, ``engine`` and ``requests``, a
+    :class:`~flexsim.emulator.request_log.RequestLog` of every authenticated (method, path):
+    ``len()`` counts them all, iteration and absolute slices see the last ``request_log_size``.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, account_sid: str | None = None,
                  auth_token: str | None = None, workspace_sid: str | None = None, api_key: str | None = None,
                  api_secret: str | None = None, latency_ms: float = 0, error_rate: float = 0.0,
                  server_error_rate: float = 0.0, seed: int | None = None, events_file: str | None = None,
-                 filtered_list_rps: float = 3.0, purge_after: float = 300.0):
+                 filtered_list_rps: float = 3.0, purge_after: float = 300.0,
+                 request_log_size: int = DEFAULT_MAXLEN):
         self.host = host
         self.port = port
         self.account_sid = account_sid or new_sid("AC")
@@ -107,9 +111,9 @@ class EmulatorServer:
         self.events_file = events_file
         self.purge_after = purge_after
         self.faults = Faults(latency_ms=latency_ms, error_rate=error_rate, server_error_rate=server_error_rate,
-                             rng=random.Random(f"{seed}:faults"))
+                             rng=random.Random(f"{seed}:faults") if seed is not None else random.Random())
         self.limiter = RateLimiter(filtered_list_rps)
-        self.requests: list[tuple[str, str]] = []
+        self.requests = RequestLog(request_log_size)
         self.engine: Any = None
         self.clock: WallClock | None = None
         self._dispatcher: CallbackDispatcher | None = None

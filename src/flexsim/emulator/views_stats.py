@@ -98,10 +98,14 @@ def list_queue_statistics() -> Response:
 def bulk_queue_realtime() -> Response:
     # The SDK sends a JSON body here; the spec leaves its schema empty, so accept
     # a list of SIDs under any of the plausible keys, at most 50 as Twilio documents.
-    body = request.get_json(silent=True) or {}
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object with TaskQueueSids")
     sids = body.get("TaskQueueSids") or body.get("task_queue_sids") or body.get("TaskQueueSid") or []
     if isinstance(sids, str):
         sids = [sids]
+    if not isinstance(sids, list) or not all(isinstance(sid, str) for sid in sids):
+        raise BadRequest("TaskQueueSids must be a list of TaskQueue SIDs")
     if len(sids) > 50:
         raise BadRequest("At most 50 TaskQueue SIDs per request")
     channel = body.get("TaskChannel") or body.get("task_channel")
