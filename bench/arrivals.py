@@ -23,7 +23,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from flexsim.clock import WallClock
-from flexsim.customers import Arrival, CustomerSim, TaskRouterGateway
+from flexsim.arrivals import Arrival
+from flexsim.customers import CustomerSim, TaskRouterGateway
 from flexsim.emulator.server import EmulatorServer
 from flexsim.options import TwilioSettings
 from flexsim.taskrouter import TaskRouter

@@ -109,6 +109,19 @@ def test_a_repeated_offer_is_accepted_once(clock):
     assert [op.status for batch in ops for op in batch if isinstance(op, UpdateTask)] == ["wrapping", "completed"]
 
 
+def test_a_late_callback_for_a_task_already_finished_starts_no_second_handling(clock):
+    # E.g. a reservation rejected by the agent's break, delivered after the task came back to it
+    # under a new reservation and was completed: TaskRouter ignores the accept; nothing to handle.
+    agent, ops = make_agent(clock, model=ActivityModel({"Available": 1.0}, {}))
+    agent.sign_in()
+    agent.offer("WT1", {})
+    clock.advance(100)
+    assert agent.offer("WT1", {}) is True
+    assert agent.state == "available" and agent.handled == 1
+    clock.advance(100)
+    assert [op.status for batch in ops for op in batch if isinstance(op, UpdateTask)] == ["wrapping", "completed"]
+
+
 def test_an_agent_finishes_its_work_before_leaving_and_carries_the_overrun(clock):
     model = ActivityModel({"Available": 0.5, "Break": 0.5}, {"Break": 60})
     agent, ops = make_agent(clock, model=model, handling=FixedHandling(talk=300, wrap=20))
@@ -121,7 +134,7 @@ def test_an_agent_finishes_its_work_before_leaving_and_carries_the_overrun(clock
     clock.advance(250)  # talk over at 300
     assert ops == [(UpdateTask("WT1", "wrapping", {"survey": {"offered": True}}),)]
     clock.advance(20)  # wrap over at 320: leave first, then complete, in one ordered batch
-    assert ops[1] == (SetActivity("WK1", "Break", True),
+    assert ops[1] == (SetActivity("WK1", "Break", False),
                       UpdateTask("WT1", "completed", {"survey": {"offered": True}, "outcome": "resolved"}))
     assert agent.debt == pytest.approx(270.0)
     assert agent.state == "away"
@@ -134,7 +147,7 @@ def test_debt_is_paid_from_the_next_available_stays(clock):
     agent._schedule(10.0)
     clock.advance(10)
     # Mean Available stay is 60 s: a 1,000 s debt skips Available and goes Break -> Break.
-    assert ops == [(SetActivity("WK1", "Break", True),)]
+    assert ops == [(SetActivity("WK1", "Break", False),)]
     assert 0 < agent.debt < 1_000
 
 
@@ -178,7 +191,7 @@ def test_a_recovered_agent_drawn_away_stays_available_until_done(clock):
     assert agent.state == "leaving"
     assert ops == [(SetActivity("WK1", "Available", False),)]
     clock.advance(40)
-    assert ops[-1][0] == SetActivity("WK1", "Break", True)
+    assert ops[-1][0] == SetActivity("WK1", "Break", False)
 
 
 def test_the_event_log_is_reproducible_for_a_seed(clock):
@@ -206,3 +219,47 @@ EXPECTED_LOG = [
     (246.7, "activity", "Available"), (311.8, "activity", "Busy"), (314.0, "activity", "Available"),
     (476.8, "activity", "Lunch"),
 ]
+
+
+def test_jobs_with_one_key_run_in_order_while_other_keys_go_on(clock):
+    """One agent's write batches must reach TaskRouter in order, even on a many-threaded pool."""
+    import threading
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    sched = Scheduler(clock, ThreadPoolExecutor(max_workers=4))
+    first_running, release = threading.Event(), threading.Event()
+    done: list[str] = []
+
+    def slow_first() -> None:
+        first_running.set()
+        assert release.wait(5)
+        done.append("WK1:Break")
+
+    sched.submit(slow_first, key="WK1")
+    assert first_running.wait(5)
+    sched.submit(lambda: done.append("WK1:Available"), key="WK1")
+    other = threading.Event()
+    sched.submit(lambda: (done.append("WK2:Break"), other.set()), key="WK2")
+    assert other.wait(5)  # another agent's write is not held up
+    assert done == ["WK2:Break"]  # WK1's second batch waits for its first
+    release.set()
+    sched.shutdown(wait=True)
+    assert done == ["WK2:Break", "WK1:Break", "WK1:Available"]
+    assert sched._queues == {}
+
+
+def test_an_agent_holds_several_tasks_at_once(clock):
+    """Capacity is TaskRouter's to enforce (chat, sms): the agent handles each offered task on its own timers."""
+    agent, ops = make_agent(clock, model=ActivityModel({"Available": 1.0}, {}))
+    agent.sign_in(current="Available")
+    assert agent.offer("WT1", {}) is True
+    clock.advance(10)
+    assert agent.offer("WT2", {}) is True
+    assert set(agent.work) == {"WT1", "WT2"} and agent.state == "busy"
+    clock.advance(20)  # WT1's talk is over at 30, WT2's at 40
+    assert [(op.task_sid, op.status) for batch in ops for op in batch] == [("WT1", "wrapping")]
+    clock.advance(30)
+    assert [(op.task_sid, op.status) for batch in ops for op in batch] == [
+        ("WT1", "wrapping"), ("WT2", "wrapping"), ("WT1", "completed"), ("WT2", "completed")]
+    assert agent.handled == 2 and agent.work == {}

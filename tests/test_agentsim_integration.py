@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import signal
@@ -14,6 +15,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import requests
 
 from flexsim.agentsim_server import AgentSimServer, AgentSimSettings
 from flexsim.config import Config, is_flexsim, load_config
@@ -200,37 +202,57 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def test_sigterm_signs_agents_out_and_exits_0(emulator, tr, small_config):
+@pytest.mark.parametrize(("signum", "flags", "after"), [
+    (signal.SIGTERM, [], "Offline"),
+    (signal.SIGINT, [], "Offline"),
+    (signal.SIGTERM, ["--stay-online"], "Available"),
+], ids=["sigterm", "sigint", "sigterm-stay-online"])
+def test_a_signal_signs_agents_out_and_exits_0(emulator, tr, small_config, signum, flags, after):
     Workspace(tr, small_config)
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("ASSIGN_URL", "AGENTSIM_PORT", "TWILIO_API_KEY")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "flexsim", "agentsim", "--cfgdir", str(small_config.cfgdir), "--port", str(port),
          "--acct", emulator.account_sid, "--auth", emulator.auth_token, "--wrkspc", emulator.workspace_sid,
-         "--taskrouter-url", emulator.url, "--seed", "5", "--speed", "10"],
+         "--taskrouter-url", emulator.url, "--seed", "5", "--speed", "10", *flags],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, cwd=small_config.cfgdir.parent, text=True)
     try:
         wait_for(lambda: all(w.activity_name == "Available" for w in flexsim_workers(tr)), what="sign-in")
-        proc.send_signal(signal.SIGTERM)
+        health = wait_for(lambda: _get_json(f"http://127.0.0.1:{port}/"), what="the health page")
+        assert health["agents"] == {"Available": 3} and health["stopping"] is False
+        proc.send_signal(signum)
         output, _ = proc.communicate(timeout=30)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output
     assert "agentsim stopped: 0 tasks handled" in output
-    assert {w.activity_name for w in flexsim_workers(tr)} == {"Offline"}
+    assert "Traceback" not in output
+    assert {w.activity_name for w in flexsim_workers(tr)} == {after}
 
 
-def test_activity_shares_over_real_http(emulator, tr, tmp_path):
-    """50 agents at speed 100 for ~2,500 simulated seconds, handling tasks: the workspace shows the portions."""
-    config = make_config(tmp_path, {"agentCnt": 50})
+def _get_json(url: str):
+    try:
+        return requests.get(url, timeout=2).json()
+    except requests.RequestException:
+        return None
+
+
+@pytest.mark.parametrize(("agents", "speed", "seconds"), [(50, 100, 25), (1000, 30, 20)], ids=["50x100", "1000x30"])
+def test_activity_shares_over_real_http(emulator, tr, tmp_path, agents, speed, seconds):
+    """Agents at high speed for hundreds of simulated seconds, handling tasks: the workspace shows the portions.
+
+    50 agents at speed 100 live ~2,500 simulated seconds each; 1,000 at speed 30 (about 450
+    activity writes/s) ~600. tests/test_agents_fleet.py runs 1,000 agents for 4 simulated hours.
+    """
+    config = make_config(tmp_path, {"agentCnt": agents})
     space = Workspace(tr, config)
     portions = {a.name: a.portion for a in config.activities()}
     samples: Counter[str] = Counter()
-    with AgentSimServer(config, settings_for(emulator), AgentSimSettings(port=0, speed=100, seed=11)) as server:
+    with AgentSimServer(config, settings_for(emulator), AgentSimSettings(port=0, speed=speed, seed=11)) as server:
         space.route_to(server.reservation_url)
-        wait_for(lambda: "Offline" not in activities_of(emulator), what="sign-in")
-        deadline = time.monotonic() + 25
+        wait_for(lambda: "Offline" not in activities_of(emulator), timeout=60, what="sign-in")
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             samples.update(activities_of(emulator))
             space.create_task(topic="Sales")
@@ -240,7 +262,8 @@ def test_activity_shares_over_real_http(emulator, tr, tmp_path):
             for agent in server.sim.agents.values():
                 own.update(agent.shares())
         health = server.sim.health()
-    assert health["tasks_handled"] > 100 and health["api_failures"] == 0
+    assert health["tasks_handled"] > 100
+    assert health["api_failures"] == 0, health
     seen = {k: v / sum(samples.values()) for k, v in samples.items()}
     mine = {k: v / sum(own.values()) for k, v in own.items()}
     for name, portion in portions.items():
@@ -252,3 +275,97 @@ def activities_of(emulator) -> list[str]:
     """The activity of every flexsim worker, as the emulator has it now."""
     engine = emulator.engine
     return [engine.worker_activity(w).friendly_name for w in engine.list_workers() if is_flexsim(w.attributes)]
+
+
+def test_a_task_canceled_as_the_agent_accepts_is_dropped_without_api_failures(emulator, tr, small_config, caplog):
+    """The customer abandons the task while the accept answer is on its way back to TaskRouter."""
+    space = Workspace(tr, small_config)
+    with AgentSimServer(small_config, settings_for(emulator), AgentSimSettings(port=0, speed=20, seed=1)) as server:
+        sim = server.sim
+        real_offer = sim.offer
+
+        def offer_then_customer_hangs_up(offer):
+            answer = real_offer(offer)  # the agent has taken the task ...
+            tr.workspace.tasks(offer.task_sid).update(assignment_status="canceled")  # ... as the customer leaves
+            return answer
+
+        sim.offer = offer_then_customer_hangs_up
+        space.route_to(server.reservation_url)
+        with caplog.at_level(logging.INFO, logger="flexsim.agentsim"):
+            sid = space.create_task(topic="Sales")
+            wait_for(lambda: sim.health()["tasks_gone"] == 1, what="the canceled task to be dropped")
+            health = sim.health()
+        sim.offer = real_offer
+        later = space.create_task(topic="Support")  # the agents still take and finish work
+        wait_for(lambda: space.status(later) == "completed", what="a later task to complete")
+    assert space.status(sid) == "canceled"
+    assert (health["api_failures"], health["tasks_in_progress"], health["tasks_handled"]) == (0, 0, 0)
+    assert f"task {sid} was canceled before it could be set wrapping: no longer handled" in caplog.text
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR and sid in r.getMessage()]
+    kinds = {e.event_type for e in emulator.engine.list_events(task_sid=sid)}
+    assert "reservation.accepted" not in kinds and "task.canceled" in kinds
+
+
+WRAP_DOMAIN = {**SMALL_DOMAIN, "agentCnt": 1,
+               "props": {**SMALL_DOMAIN["props"], "talkTime": {"min": 1, "max": 2}, "wrapTime": {"min": 600, "max": 660}}}
+
+
+def test_a_task_left_wrapping_by_a_killed_agentsim_is_completed_after_a_restart(emulator, tr, tmp_path):
+    config = make_config(tmp_path, WRAP_DOMAIN)
+    space = Workspace(tr, config)
+    first = AgentSimServer(config, settings_for(emulator), AgentSimSettings(port=0, speed=10, seed=1)).start()
+    try:
+        space.route_to(first.reservation_url)
+        sid = space.create_task(topic="Sales")
+        wait_for(lambda: space.status(sid) == "wrapping", what="the task to be wrapping")  # wrap lasts 60 s wall
+    finally:
+        first.stop(sign_out=False)  # as if killed mid-wrap: no sign-out
+    assert space.status(sid) == "wrapping"
+    second = AgentSimServer(config, settings_for(emulator), AgentSimSettings(port=0, speed=600, seed=2))
+    with second:
+        wait_for(lambda: space.status(sid) == "completed", what="the taken-over task to complete")
+        assert second.sim.health()["tasks_handled"] == 1
+    task_writes = [p for m, p in emulator.requests if m == "POST" and p.endswith(f"/Tasks/{sid}")]
+    assert len(task_writes) == 2  # wrapping by the first run, completed by the second: no second wrap-up
+    attributes = parse_attributes(space.task(sid).attributes)
+    assert "greeting" in attributes["agent"] and "resolution" in attributes["outcome"]
+    kinds = [e.event_type for e in sorted(emulator.engine.list_events(task_sid=sid), key=lambda e: e.event_date)]
+    assert kinds.count("task.wrapup") == 1 and "task.completed" in kinds
+
+
+def test_signatures_are_checked_against_the_public_url(emulator, tr, small_config, caplog):
+    """The emulator signs the URL it calls; agentsim checks against --public-url (a bare origin works)."""
+    space = Workspace(tr, small_config)
+    port = free_port()
+    origin = f"http://127.0.0.1:{port}"
+    settings = AgentSimSettings(port=port, speed=50, seed=1, public_url=origin)
+    with AgentSimServer(small_config, settings_for(emulator), settings) as server:
+        space.route_to(origin + "/reservation")
+        sid = space.create_task(topic="Sales")
+        wait_for(lambda: space.status(sid) == "completed", what="the signed task to complete")
+        assert server.sim.public_url == origin + "/reservation"
+    space.tr.workspace.workflows(space.workflow).delete()
+    stale = AgentSimSettings(port=port, speed=50, seed=1, public_url="https://old-tunnel.ngrok.app")
+    with AgentSimServer(small_config, settings_for(emulator), stale) as server:
+        space.route_to(origin + "/reservation")
+        sid = space.create_task(topic="Sales")
+        with caplog.at_level(logging.WARNING, logger="flexsim.webhook"):
+            wait_for(lambda: "wrong X-Twilio-Signature for https://old-tunnel.ngrok.app/reservation" in caplog.text,
+                     what="the emulator's callback to be refused")
+        stranger = requests.post(server.reservation_url, data={"TaskSid": sid}, timeout=5)
+        assert stranger.status_code == 403
+        assert server.sim.health()["reservations_offered"] == 0
+        assert space.status(sid) == "reserved"
+
+
+def test_health_over_http(emulator, tr, small_config):
+    space = Workspace(tr, small_config)
+    with AgentSimServer(small_config, settings_for(emulator), AgentSimSettings(port=0, speed=20, seed=1)) as server:
+        space.route_to(server.reservation_url)
+        sid = space.create_task(topic="Sales")
+        wait_for(lambda: space.status(sid) == "completed", what="the task to complete")
+        health = requests.get(server.url + "/", timeout=5).json()
+    assert health["agents"] == {"Available": 3}
+    assert (health["tasks_in_progress"], health["tasks_handled"]) == (0, 1)
+    assert health["uptime_seconds"] > 0 and health["simulated_seconds"] == pytest.approx(
+        health["uptime_seconds"] * 20, rel=0.05)

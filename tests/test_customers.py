@@ -8,7 +8,8 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 
-from flexsim.customers import Arrival, CustomerSim, TaskRouterGateway, faker_locale
+from flexsim.arrivals import Arrival, faker_locale
+from flexsim.customers import CustomerSim, TaskRouterGateway
 from flexsim.errors import NotDeployed, TwilioRequestFailed
 from flexsim.options import TwilioSettings
 from flexsim.taskrouter import TaskRouter
@@ -202,3 +203,26 @@ def test_answered_calls_abandonment_off_without_any_call(clock):
     assert [kind for _, kind, _ in gateway.calls] == ["create", "create"]
     assert (sim.summary.created, sim.summary.answered, sim.summary.abandoned) == (2, 2, 0)
     assert [r.outcome for r in sim.records] == ["answered", "answered"]
+
+
+# --------------------------------------------------------------- the command's options
+
+@pytest.mark.parametrize("given, expected", [([], 3600.0), (["--timeLim", "90"], 90.0),
+                                             (["--time-limit", "10m"], 600.0)])
+def test_time_limit_spellings_and_default(given, expected, cfg_dir, cli_runner, monkeypatch):
+    from flexsim import customers
+    from flexsim.cli import cli
+
+    seen = {}
+
+    def fake_run(config, tr, **kwargs):
+        seen.update(kwargs)
+        return CustomerSim(FakeGateway(None), ScriptedSource([]), None)
+
+    monkeypatch.setattr(customers, "run_custsim", fake_run)
+    result = cli_runner.invoke(cli, ["custsim", "--cfgdir", str(cfg_dir), "--acct", ACCOUNT, "--auth", "t",
+                                     "--wrkspc", WORKSPACE, "--taskrouter-url", BASE, "--speed", "25",
+                                     "--seed", "3", "--locale", "es-es", *given], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert seen["time_limit"] == expected and seen["speed"] == 25.0 and seen["locale"] == "es-es"
+    assert result.output.splitlines()[-1] == "custsim: 0 tasks created, 0 abandoned, 0 failed"

@@ -9,7 +9,8 @@ import pytest
 
 from flexsim.clock import VirtualClock
 from flexsim.config import load_config
-from flexsim.customers import ArrivalDraws, CustomerSim
+from flexsim.arrivals import ArrivalDraws
+from flexsim.customers import CustomerSim
 from flexsim.genconfig import generate_config
 
 

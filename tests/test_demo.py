@@ -33,9 +33,12 @@ def test_demo_cli_prints_status_lines_and_kpis_within_the_time_budget(cli_runner
     assert created > 5
 
 
-def test_demo_kpis_agree_with_custsim_counts():
-    result = run_demo(DemoSettings(duration=4, speed=30, agents=3, seed=9, interval=1),
+def test_demo_kpis_agree_with_custsim_counts_and_keeps_a_given_cfgdir(tmp_path):
+    cfgdir = tmp_path / "demo-config"
+    result = run_demo(DemoSettings(duration=4, speed=30, agents=3, seed=9, interval=1, cfgdir=str(cfgdir)),
                       Console(file=io.StringIO()), live=False)
+    assert sorted(p.name for p in cfgdir.glob("*.json")) == ["metadata.json", "queues.json", "workers.json",
+                                                             "workflow.json"]
     kpis, custsim = result.kpis, result.custsim
     assert kpis.created == custsim.created
     assert kpis.abandoned == custsim.abandoned
@@ -70,3 +73,7 @@ def test_sigint_ends_the_demo_early_with_its_summary(tmp_path):
     assert proc.returncode == 0, err
     assert time.monotonic() - started < 10
     assert "KPI summary" in out and "tasks created:" in out
+    # peak RSS of the largest child this process has waited for: the demo, unless a bigger one ran
+    import resource
+
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss < 300 * 1024   # KiB on Linux

@@ -8,8 +8,10 @@ clock in test_customers_draws.py; here the mix at the emulator must equal what c
 from __future__ import annotations
 
 import json
+import math
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -82,13 +84,26 @@ def flexsim_tasks(srv):
         return [t for t in srv.engine.list_tasks() if t.attributes.get("flexsim") is True]
 
 
-def test_full_run_ends_every_task_and_abandons_only_after_patience(tmp_path):
+def within_tolerance(counts: Counter, portions: dict, n: int) -> bool:
+    """Each share within 4.5 standard errors of its portion (the draws are seeded, so no flake)."""
+    return all(abs(counts[k] / n - p) <= 4.5 * math.sqrt(p * (1 - p) / n) for k, p in portions.items())
+
+
+def test_full_run_ends_every_task_and_abandons_only_after_patience(tmp_path, caplog):
     speed = 40.0
     with workspace(tmp_path, agents=2) as (srv, config, twilio, tr, events):
         sim, health = simulate(srv, config, twilio, tr, seconds=6.0, speed=speed)
         summary = sim.summary
         assert summary.created >= 20 and summary.failed == 0
-        assert health["api_failures"] == 0
+        # The one race a real contact center has too: the customer hangs up while the agent's
+        # phone rings (cancel of a reserved task beats the accept). agentsim's later wrap-up
+        # writes are then refused; any other agentsim failure fails the test.
+        abandoned_sids = {r.sid for r in sim.records if r.outcome == "abandoned"}
+        refused = [rec.getMessage() for rec in caplog.records
+                   if rec.name.startswith("flexsim.agentsim") and rec.levelname == "ERROR"]
+        assert health["api_failures"] <= len(refused)
+        assert all("because it is canceled" in m and re.search(r"WT[0-9a-f]{32}", m).group(0) in abandoned_sids
+                   for m in refused), refused
         # nothing left alive after cleansim
         assert [t.sid for t in flexsim_tasks(srv) if t.assignment_status in LIVE] == []
         lines = task_timelines(events, marker="flexsim")
@@ -121,6 +136,14 @@ def test_full_run_ends_every_task_and_abandons_only_after_patience(tmp_path):
         at_emulator = Counter(e["event_data"]["TaskChannelUniqueName"] for e in events
                               if e["event_type"] == "task.created")
         assert sent == at_emulator and set(sent) <= {"voice", "chat", "sms"}
+        # the achieved mix at the emulator is within tolerance of the configured portions
+        n = sum(at_emulator.values())
+        assert within_tolerance(at_emulator, {c.name: c.portion for c in config.channels()}, n)
+        topic = config.task_instances("arrival")[0]
+        assert topic.name == "topic"
+        topics = Counter(json.loads(e["event_data"]["TaskAttributes"])["topic"] for e in events
+                         if e["event_type"] == "task.created")
+        assert within_tolerance(topics, dict(zip(topic.values, topic.portions)), n)
 
 
 def test_faults_no_stuck_task_and_no_crash(tmp_path):
@@ -135,15 +158,14 @@ def test_faults_no_stuck_task_and_no_crash(tmp_path):
         assert tr.statuses[429] > 0 and tr.statuses[500] > 0   # the faults really were injected
 
 
-def _custsim_cli(srv, cfgdir, seed, time_limit, speed, wait=True):
+def _custsim_cli(srv, cfgdir, seed, time_limit, speed, flag="--timeLim"):
     env = {k: v for k, v in os.environ.items() if k not in ("ACCOUNT_SID", "AUTH_TOKEN", "WRKSPC_SID")}
     env.update(ACCOUNT_SID=srv.account_sid, AUTH_TOKEN=srv.auth_token, WRKSPC_SID=srv.workspace_sid,
                TASKROUTER_URL=srv.url)
     cmd = [sys.executable, "-m", "flexsim", "custsim", "--cfgdir", str(cfgdir), "--seed", str(seed),
-           "--timeLim", str(time_limit), "--speed", str(speed)]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+           flag, str(time_limit), "--speed", str(speed)]
+    return subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             cwd=str(cfgdir.parent))
-    return proc
 
 
 def _sequence(srv, since_sids=frozenset()):
@@ -154,30 +176,41 @@ def _sequence(srv, since_sids=frozenset()):
     return [(t.attributes["name"], t.attributes["topic"], t.task_channel_sid) for t in tasks], {t.sid for t in tasks}
 
 
+def _run_to_end(proc, at_least):
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=90)
+    assert proc.returncode == 0, err
+    assert time.monotonic() - started >= at_least   # the time limit is wall seconds, not simulated ones
+    return out
+
+
 def test_cli_same_seed_same_task_sequence_and_sigterm_gives_summary(tmp_path):
     with workspace(tmp_path, agents=1) as (srv, config, twilio, tr, events):
-        proc = _custsim_cli(srv, tmp_path / "config", seed=21, time_limit=2.5, speed=50)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
+        out = _run_to_end(_custsim_cli(srv, tmp_path / "config", seed=21, time_limit=2.5, speed=50), 2.5)
         assert "custsim: " in out and "tasks created" in out
         first, seen = _sequence(srv)
-        proc = _custsim_cli(srv, tmp_path / "config", seed=21, time_limit=2.5, speed=50)
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        second, _ = _sequence(srv, seen)
-        n = min(len(first), len(second))
-        assert n >= 8
-        # creates run concurrently, so compare as sequences by creation time; gaps >= 0.1 s wall
-        assert first[:n] == second[:n]
-        # SIGTERM: stops early, prints the summary, exits 0
+        out = _run_to_end(_custsim_cli(srv, tmp_path / "config", seed=21, time_limit=2.5, speed=50,
+                                       flag="--time-limit"), 2.5)
+        second, seen2 = _sequence(srv, seen)
+        # 2.5 wall s at speed 50 with gaps of 5-10 simulated s: about 16 tasks per run
+        assert min(len(first), len(second)) >= 8
+        # Both runs draw the same sequence; one may stop a task or two later than the other.
+        # Creates run concurrently (a slow create can land after the next one), so compare
+        # the shorter run's tasks as a multiset within the longer one's.
+        shorter, longer = sorted((first, second), key=len)
+        assert not Counter(shorter) - Counter(longer)
+        # SIGTERM: stops early, prints the summary, exits 0; another seed gives other customers
         proc = _custsim_cli(srv, tmp_path / "config", seed=22, time_limit=600, speed=50)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and len(_sequence(srv, seen)[0]) < len(second) + 2:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and len(_sequence(srv, seen | seen2)[0]) < 3:
             time.sleep(0.05)
+        third, _ = _sequence(srv, seen | seen2)
+        assert len(third) >= 3
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         assert proc.returncode == 0, err
         assert "tasks created" in out and "abandoned" in out and "failed" in out
+        assert Counter(third) - Counter(first)   # not the seed-21 customers
 
 
 def test_custsim_without_deploy_fails_clearly(tmp_path, cli_runner):

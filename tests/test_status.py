@@ -106,3 +106,33 @@ def test_watch_without_terminal_prints_plain_lines_until_stopped():
     watch(reader, Console(file=out, width=200), stop)
     lines = out.getvalue().splitlines()
     assert lines and lines[0].endswith("| completed 5")
+
+
+def counting_reader():
+    calls = []
+
+    def extra():
+        calls.append(1)
+        return {"completed": len(calls)}
+
+    return StatusReader(FakeStats(), interval=60.0, now=lambda: T0, extra=extra)
+
+
+def test_live_view_shows_the_title_and_ends_on_a_fresh_frame():
+    out = io.StringIO()
+    stop = threading.Event()
+    stop.set()
+    reader = counting_reader()
+    watch(reader, Console(file=out, width=120, color_system=None), stop, live=True,
+          title=lambda: "flexsim demo: 5 of 60 s", final_refresh=True)
+    text = out.getvalue()
+    assert "flexsim demo: 5 of 60 s" in text
+    assert "completed 2" in text and reader.api.calls["workspace"] == 2   # cached otherwise
+
+
+def test_plain_lines_end_with_a_fresh_line_when_asked():
+    out = io.StringIO()
+    stop = threading.Event()
+    stop.set()
+    watch(counting_reader(), Console(file=out, width=200), stop, live=False, final_refresh=True)
+    assert [line.rsplit("| ", 1)[1] for line in out.getvalue().splitlines()] == ["completed 1"]

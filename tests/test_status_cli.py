@@ -91,3 +91,33 @@ def test_live_view_stops_on_the_event(deployed):
     timer.start()
     run_status(tr, Console(file=out, width=200), stop, interval=0.1)
     assert "waiting 3" in out.getvalue()
+
+
+def test_without_a_terminal_prints_a_plain_line_per_interval_until_sigint(deployed):
+    import os
+    import queue
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    srv, _, _ = deployed
+    env = {k: v for k, v in os.environ.items() if k not in ("ACCOUNT_SID", "AUTH_TOKEN", "WRKSPC_SID")}
+    env.update(ACCOUNT_SID=srv.account_sid, AUTH_TOKEN=srv.auth_token, WRKSPC_SID=srv.workspace_sid,
+               TASKROUTER_URL=srv.url)
+    proc = subprocess.Popen([sys.executable, "-m", "flexsim", "status", "--interval", "0.3"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lines: queue.Queue = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+    try:
+        got = [lines.get(timeout=30) for _ in range(3)]
+    finally:
+        proc.send_signal(signal.SIGINT)
+    started = time.monotonic()
+    proc.wait(timeout=30)
+    assert proc.returncode == 0, proc.stderr.read()
+    assert time.monotonic() - started < 10
+    for line in got:   # plain periodic lines, no terminal control codes
+        assert re.fullmatch(r"\d\d:\d\d:\d\d agents Offline=4 Available=0 [^|]*\| "
+                            r"waiting 3 reserved 0 assigned 0 wrapping 0 \| longest \d+s\n", line), line

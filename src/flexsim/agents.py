@@ -26,7 +26,7 @@ API pool. Methods here must be called with the scheduler's lock held.
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
@@ -36,6 +36,7 @@ from flexsim.hooks import EventHook
 from flexsim.scheduler import Scheduler
 
 OFFLINE = "Offline"
+FINISHED_MEMORY = 64  # recently finished tasks remembered per agent, to spot stale callbacks
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,9 @@ class Agent:
         self.events = events
         self.activity = activity
         self.work: dict[str, Work] = {}
+        # Tasks this agent finished lately: a callback for one of them is a stale duplicate (say, a
+        # reservation its break rejected, delivered late after the task came back and was done).
+        self.finished: deque[str] = deque(maxlen=FINISHED_MEMORY)
         self.want: str | None = None
         self.want_since = 0.0
         self.debt = 0.0
@@ -201,6 +205,9 @@ class Agent:
         """A reservation for this agent: True to accept it (and start handling), False to refuse."""
         if task_sid in self.work:
             return True  # a repeated callback for a task already in hand
+        if task_sid in self.finished:
+            self._emit("stale", task_sid)
+            return True  # TaskRouter ignores an accept for an ended reservation; nothing to handle
         if self.stopped or self.activity not in self.routable:
             self._emit("refuse", task_sid)
             return False
@@ -254,6 +261,7 @@ class Agent:
         if self.work.pop(work.task_sid, None) is not work:
             return
         self.handled += 1
+        self.finished.append(work.task_sid)
         self._emit("complete", work.task_sid)
         done = (self._completion(work),)
         if self.want and not self.work:
@@ -319,7 +327,12 @@ class Agent:
         if self.on_activity:
             self.on_activity(before, activity)
         self._emit("activity", activity)
-        ops: tuple[Op, ...] = (SetActivity(self.sid, activity, activity not in self.routable),) if write else ()
+        # Only signing out rejects pending reservations. A break never does: a reservation offered
+        # while the move is in flight could otherwise be rejected under an agent that, its callback
+        # arriving after it came back, accepts it and then writes to a task it does not hold.
+        # TaskRouter refuses such a move instead; the callback then gets "reject" + the activity.
+        reject = self.stopped and activity not in self.routable
+        ops: tuple[Op, ...] = (SetActivity(self.sid, activity, reject),) if write else ()
         if ops or then:
             self.apply(ops + then)
 

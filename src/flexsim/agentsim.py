@@ -14,7 +14,8 @@
 
 TaskRouter writes go through the access layer (retries, one error type) on the
 scheduler's pool; a write that finally fails is logged with its task or worker SID and
-the simulation goes on.
+the simulation goes on. A task write refused because the task was canceled or deleted
+meanwhile (a customer hung up as the agent accepted) is no failure: the agent drops it.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import json
 import logging
 import random
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from flexsim.activity_model import AVAILABLE, ActivityModel
@@ -37,6 +39,7 @@ from flexsim.webhook import Offer
 
 log = logging.getLogger(__name__)
 HELD_STATUSES = ("reserved", "assigned", "wrapping")
+MOVE_RETRY_DELAY = 1.0  # wall seconds before retrying a move refused for a pending reservation
 
 
 class ConfigHandling:
@@ -77,6 +80,7 @@ class Stats:
     offers: int = 0
     refused: int = 0
     ignored: int = 0
+    gone: set[str] = field(default_factory=set)  # SIDs of tasks canceled or deleted under an agent
 
 
 class AgentSim:
@@ -106,6 +110,7 @@ class AgentSim:
         self.agents: dict[str, Agent] = {}
         self.stats = Stats(Counter())
         self.activity_sids: dict[str, str] = {}
+        self._move_retries: set[SetActivity] = set()
         self.routable: frozenset[str] = frozenset()
         self.offline = OFFLINE
         self.stopping = False
@@ -142,7 +147,8 @@ class AgentSim:
 
     def _add_agent(self, name: str, sid: str, activity: str | None) -> None:
         agent = Agent(name, sid, self.model, random.Random(f"{self.seed}:agent:{name}"), self.sched,
-                      self.handling, self._apply, self.routable, self.events, activity=activity)
+                      self.handling, partial(self._apply, key=sid), self.routable, self.events,
+                      activity=activity)
         agent.on_activity = self._count_activity
         if activity:
             self.stats.by_activity[activity] += 1
@@ -232,6 +238,7 @@ class AgentSim:
                 "agents_total": len(self.agents),
                 "tasks_in_progress": sum(len(a.work) for a in self.agents.values()),
                 "tasks_handled": sum(a.handled for a in self.agents.values()),
+                "tasks_gone": len(self.stats.gone),
                 "reservations_offered": self.stats.offers,
                 "reservations_refused": self.stats.refused,
                 "reservations_ignored": self.stats.ignored,
@@ -257,10 +264,12 @@ class AgentSim:
 
     # --- TaskRouter writes ------------------------------------------------------------------
 
-    def _apply(self, ops: tuple[Op, ...]) -> None:
-        self.sched.submit(lambda: self._run_ops(ops))
+    def _apply(self, ops: tuple[Op, ...], key: str | None = None) -> None:
+        """Send an agent's batch to the pool; ``key`` (its worker SID) keeps its batches in order."""
+        self.sched.submit(lambda: self._run_ops(ops, key), key=key)
 
-    def _run_ops(self, ops: tuple[Op, ...]) -> None:
+    def _run_ops(self, ops: tuple[Op, ...], worker_sid: str | None = None) -> None:
+        """Run one agent's batch in order; ``worker_sid`` is the agent's (for refused task writes)."""
         for op in ops:
             try:
                 if isinstance(op, SetActivity):
@@ -268,10 +277,89 @@ class AgentSim:
                 else:
                     self._update_task(op)
             except TwilioRequestFailed as exc:
+                if isinstance(op, UpdateTask) and self._went_away(op, exc, worker_sid):
+                    continue
+                if isinstance(op, SetActivity) and self._move_refused(op, exc):
+                    continue
                 with self.sched.lock:
                     self.stats.failures += 1
                 what = op.task_sid if isinstance(op, UpdateTask) else op.worker_sid
                 log.error("%s: %s failed: %s", what, _verb(op), exc)
+
+    def _went_away(self, op: UpdateTask, exc: TwilioRequestFailed, worker_sid: str | None) -> bool:
+        """Whether a refused task write means the task is gone; if so, free the agent holding it.
+
+        A customer may abandon a task just as an agent accepts it: TaskRouter cancels the task
+        and ignores the late accept, so the agent's ``wrapping``/``completed`` get 400/20001
+        (or 404 once the task is deleted). That is the simulation working, not an API failure.
+        """
+        if exc.status == 404:
+            status: str | None = "deleted"
+        elif exc.status == 400 and exc.code == 20001:
+            status = self._task_status(op.task_sid)
+            if status not in ("canceled", "deleted", None) and not self._still_ours(op.task_sid, worker_sid):
+                status = "no longer reserved for its agent"  # e.g. its reservation was rejected meanwhile
+        else:
+            return False
+        if status is None or status in HELD_STATUSES + ("completed", "pending"):
+            return False
+        with self.sched.lock:
+            self.stats.gone.add(op.task_sid)
+            holder = self.agents.get(worker_sid or "") or next(
+                (a for a in self.agents.values() if op.task_sid in a.work), None)
+            if holder is not None:
+                holder.drop(op.task_sid)  # False when its timers already finished it locally
+        log.info("task %s was %s before it could be set %s: no longer handled", op.task_sid, status, op.status)
+        return True
+
+    def _move_refused(self, op: SetActivity, exc: TwilioRequestFailed) -> bool:
+        """Whether a refused move to an unavailable activity is the expected pending-reservation case.
+
+        TaskRouter refuses it while a reservation is pending for the worker. That reservation's
+        callback reaches an agent that is already away locally and answers "reject" with this
+        activity, which moves the worker; one retry a moment later covers a lost callback.
+        """
+        if exc.status != 400 or exc.code != 20001 or op.reject_pending or op.activity in self.routable:
+            return False
+        with self.sched.lock:
+            agent = self.agents.get(op.worker_sid)
+            if agent is None or agent.stopped or agent.activity != op.activity:
+                return True  # the agent has moved on; its newer write sets the activity
+            if op not in self._move_retries:
+                self._move_retries.add(op)
+                self.sched.call_later(MOVE_RETRY_DELAY * self.speed, self._retry_move, op)
+        log.info("worker %s: move to %s waits for a pending reservation", op.worker_sid, op.activity)
+        return True
+
+    def _retry_move(self, op: SetActivity) -> None:
+        agent = self.agents.get(op.worker_sid)
+        if agent is not None and not agent.stopped and agent.activity == op.activity:
+            self._apply((op,), key=op.worker_sid)
+        self._move_retries.discard(op)
+
+    def _still_ours(self, task_sid: str, holder: str | None) -> bool:
+        """Whether worker ``holder`` has an accepted reservation for ``task_sid`` (True if unsure).
+
+        A reservation rejected by the agent's own earlier move to a break (RejectPendingReservations)
+        can still reach it as a callback after it came back; its "accept" is then ignored.
+        """
+        if holder is None:
+            return True
+        try:
+            reservations = self.tr.list_all("list", describe("reservations of task", sid=task_sid),
+                                            lambda: self.tr.workspace.tasks(task_sid).reservations.page(page_size=50))
+        except TwilioRequestFailed:
+            return True
+        return any(r.worker_sid == holder and r.reservation_status in ("accepted", "wrapping", "completed")
+                   for r in reservations)
+
+    def _task_status(self, sid: str) -> str | None:
+        """The task's assignment status now; "deleted" when it no longer exists, None if unknown."""
+        try:
+            task = self.tr.call("fetch", describe("task", sid=sid), self.tr.workspace.tasks(sid).fetch)
+        except TwilioRequestFailed as exc:
+            return "deleted" if exc.status == 404 else None
+        return str(task.assignment_status)
 
     def _set_activity(self, op: SetActivity) -> None:
         sid = self.activity_sids.get(op.activity)

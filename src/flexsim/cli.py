@@ -109,7 +109,8 @@ def custsim(cfgdir: str, twilio: options.TwilioSettings, time_limit: float, seed
     import threading
 
     from flexsim.config import load_config
-    from flexsim.customers import run_custsim, stop_on_signals
+    from flexsim.customers import run_custsim
+    from flexsim.stopping import stop_on_signals
     from flexsim.taskrouter import TaskRouter
 
     config = load_config(cfgdir)
@@ -137,7 +138,7 @@ def status(twilio: options.TwilioSettings, interval: float, once: bool) -> None:
 
     from rich.console import Console
 
-    from flexsim.customers import stop_on_signals
+    from flexsim.stopping import stop_on_signals
     from flexsim.status import run_status, status_once
     from flexsim.taskrouter import TaskRouter
 
@@ -274,6 +275,15 @@ def agentsim(cfgdir: str, twilio: options.TwilioSettings, host: str, port: int, 
                f"{summary.get('api_failures', 0)} API failures.")
 
 
+def _print_report(report: Any, dry_run: bool) -> None:
+    """Print a deploy or cleansim report: warnings on stderr, the plan when dry, then the summary."""
+    for warning in report.warnings:
+        click.secho(f"Warning: {warning}", fg="yellow", err=True)
+    if dry_run:
+        click.echo("\n".join(report.plan.describe()))
+    click.echo("\n".join(report.summary()))
+
+
 def _progressbar(label: str, total: int) -> Any:
     """A ``plan.ProgressFactory`` drawing a click progress bar on stderr (hidden when not a terminal)."""
     import contextlib
@@ -318,11 +328,7 @@ def deploy(cfgdir: str, twilio: options.TwilioSettings, assign_url: str | None, 
     with TaskRouter(twilio) as tr:
         click.echo(f"deploy: {tr.describe()}", err=True)
         report = deploy_config(config, tr, choices, progress=_progressbar)
-    for warning in report.warnings:
-        click.secho(f"Warning: {warning}", fg="yellow", err=True)
-    if dry_run:
-        click.echo("\n".join(report.plan.describe()))
-    click.echo("\n".join(report.summary()))
+    _print_report(report, dry_run)
 
 
 @cli.command()
@@ -350,11 +356,7 @@ def cleansim(cfgdir: str, twilio: options.TwilioSettings, delete_workers: bool, 
     with TaskRouter(twilio) as tr:
         click.echo(f"cleansim: {tr.describe()}", err=True)
         report = clean_workspace(tr, choices, progress=_progressbar)
-    for warning in report.warnings:
-        click.secho(f"Warning: {warning}", fg="yellow", err=True)
-    if dry_run:
-        click.echo("\n".join(report.plan.describe()))
-    click.echo("\n".join(report.summary()))
+    _print_report(report, dry_run)
 
 
 @cli.command()
@@ -389,7 +391,7 @@ def demo(ctx: click.Context, domaindir: str, cfgdir: str | None, duration: float
 
     from rich.console import Console
 
-    from flexsim.customers import stop_on_signals
+    from flexsim.stopping import stop_on_signals
     from flexsim.demo import DemoSettings, run_demo
 
     if not ctx.find_root().params.get("verbose"):

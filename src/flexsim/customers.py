@@ -20,36 +20,21 @@ from __future__ import annotations
 import json
 import logging
 import random
-import signal
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from faker import Faker
-
+from flexsim.arrivals import Arrival, ArrivalDraws
 from flexsim.clock import Clock, Timer, WallClock
-from flexsim.config import FLEXSIM_MARKER_KEY, FLEXSIM_MARKER_VALUE, Config
+from flexsim.config import Config
 from flexsim.errors import NotDeployed, TwilioRequestFailed
 from flexsim.hooks import EventHook
 from flexsim.kpi import ABANDON_REASON
-from flexsim.values import draw_attributes
+from flexsim.stopping import wait_for
 
 log = logging.getLogger("flexsim.custsim")
-
-
-@dataclass(frozen=True)
-class Arrival:
-    """One customer: when it is due (clock time), its channel, task attributes and patience."""
-
-    seq: int
-    due: float
-    channel: str
-    attributes: dict[str, Any]
-    abandon_after: float
 
 
 @dataclass
@@ -78,7 +63,7 @@ class CustsimSummary:
 
 
 class ArrivalSource(Protocol):
-    """Draws for customers (see :class:`ArrivalDraws`)."""
+    """Draws for customers (see :class:`flexsim.arrivals.ArrivalDraws`)."""
 
     def gap(self) -> float: ...
 
@@ -91,47 +76,6 @@ class TaskGateway(Protocol):
     def create(self, arrival: Arrival) -> str: ...
 
     def cancel(self, sid: str) -> bool: ...
-
-
-def faker_locale(locale: str) -> str:
-    """Faker's spelling of a locale: ``es-es`` and ``es_ES`` both give ``es_ES``."""
-    parts = locale.replace("-", "_").split("_")
-    return "_".join([parts[0].lower()] + [p.upper() for p in parts[1:]])
-
-
-class ArrivalDraws:
-    """Draws customers from the config: gaps, channel, attributes and patience.
-
-    Three generators derived from ``rng`` keep the streams apart: gaps, task draws and
-    Faker's names, so the sequence of task attributes depends only on the seed.
-
-    :param config: the loaded config (``flexsim.config.Config``).
-    :param locale: a Faker locale overriding the config's ``fakerLocale``.
-    """
-
-    def __init__(self, config: Config, rng: random.Random, locale: str | None = None):
-        base = rng.getrandbits(64)
-        self._gaps = random.Random(f"{base}:gaps")
-        self._tasks = random.Random(f"{base}:tasks")
-        self.faker = Faker(faker_locale(locale or config.metadata.faker_locale))
-        self.faker.seed_instance(base)
-        self.workflow_name = config.workflow.friendly_name
-        self.channels = [c.name for c in config.channels()]
-        self._gap = config.prop("arrivalGap")
-        self._abandon = config.prop("abandonTime")
-        self._channel = config.prop("channel")
-        self._instances = config.task_instances("arrival")
-
-    def gap(self) -> float:
-        """Seconds until the next arrival."""
-        return float(self._gap.draw(self._gaps))
-
-    def arrival(self, seq: int, due: float) -> Arrival:
-        """The ``seq``-th customer, due at ``due``."""
-        channel = str(self._channel.draw(self._tasks))
-        attributes: dict[str, Any] = {FLEXSIM_MARKER_KEY: FLEXSIM_MARKER_VALUE, "name": self.faker.name()}
-        draw_attributes(self._instances, self._tasks, into=attributes)
-        return Arrival(seq, due, channel, attributes, float(self._abandon.draw(self._tasks)))
 
 
 class InlineExecutor:
@@ -342,36 +286,6 @@ class TaskRouterGateway:
                 return False
             raise
         return True
-
-
-@contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[threading.Event]:
-    """Set ``stop`` on SIGINT or SIGTERM while inside the block (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield stop
-        return
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, lambda *_: stop.set())
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
-def wait_for(stop: threading.Event, seconds: float) -> bool:
-    """Block until ``stop`` is set or ``seconds`` of wall time pass; True when stopped early.
-
-    Waits in short steps so that signal handlers get to run in the main thread.
-    """
-    deadline = time.monotonic() + seconds
-    while not stop.is_set():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        stop.wait(min(left, 0.2))
-    return True
 
 
 def run_custsim(config: Config, tr: Any, *, time_limit: float, rng: random.Random, speed: float = 1.0,

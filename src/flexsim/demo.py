@@ -82,7 +82,7 @@ class DemoResult:
         """The closing summary."""
         return ["KPI summary", *(f"  {line}" for line in self.kpis.lines()),
                 self.custsim.text(),
-                f"agentsim: {self.agents.get('tasks_handled', 0)} tasks handled, "
+                f"agentsim: {self.agents.get('tasks_handled', 0)} tasks completed, "
                 f"{self.agents.get('api_failures', 0)} API failures",
                 f"{self.emulator_requests} TaskRouter requests; wall time {self.wall_seconds:.1f} s; "
                 f"seed {self.seed}"]
@@ -178,7 +178,14 @@ class Demo:
         if self.on_ready:
             self.on_ready(self)
         reader = StatusReader(TaskRouterStatistics(tr), interval=s.interval, extra=self._extra)
-        watch(reader, self.console, done, live=self.live,
+        began = time.monotonic()
+
+        def title() -> str:
+            elapsed = min(time.monotonic() - began, s.duration)
+            return (f"flexsim demo: {elapsed:.0f} of {s.duration:g} s at speed {s.speed:g}, seed {seed} "
+                    f"(Ctrl-C ends it early)")
+
+        watch(reader, self.console, done, live=self.live, title=title, final_refresh=True,
               on_error=lambda exc: log.warning("status refresh failed: %s", exc))
         thread.join()
         if "error" in outcome:

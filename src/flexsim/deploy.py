@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flexsim.config import Config
-from flexsim.errors import FlexsimError
+from flexsim.errors import FlexsimError, TwilioRequestFailed
 from flexsim.ownership import (FLEXSIM_MARKER_KEY, FLEXSIM_MARKER_VALUE, is_flexsim, is_flexsim_queue,
                                is_flexsim_workflow, mark_target_workers, marker_filter, referenced_queue_sids,
                                unmark_target_workers)
@@ -380,9 +380,7 @@ def _apply_worker(tr: TaskRouter, change: Change, channels: list[Change]) -> Non
     ws = tr.workspace
     attributes = json.dumps(change.data["attributes"])
     if change.action == CREATE:
-        made = tr.call("create", describe("worker", change.name),
-                       lambda: ws.workers.create(friendly_name=change.name, attributes=attributes))
-        change.sid = made.sid
+        change.sid = _create_worker(tr, change.name, attributes)
     elif change.action == UPDATE:
         tr.call("update", describe("worker", change.name, change.sid),
                 lambda: ws.workers(change.sid).update(attributes=attributes))
@@ -391,6 +389,28 @@ def _apply_worker(tr: TaskRouter, change: Change, channels: list[Change]) -> Non
         tr.call("update", describe("worker channel", channel.name, channel.sid),
                 lambda key=key, channel=channel: ws.workers(change.sid).worker_channels(key).update(
                     capacity=channel.data["capacity"]))
+
+
+def _create_worker(tr: TaskRouter, name: str, attributes: str) -> str:
+    """Create a worker and return its SID.
+
+    A create that timed out or failed with a 5xx may still have been applied; its retry then
+    meets a duplicate name. When the worker found under that name is flexsim's own, it is the
+    one this call made, so it is used instead of failing the deploy.
+    """
+    ws = tr.workspace
+    try:
+        return str(tr.call("create", describe("worker", name),
+                           lambda: ws.workers.create(friendly_name=name, attributes=attributes)).sid)
+    except TwilioRequestFailed as exc:
+        if exc.status != 409:
+            raise
+        found = tr.call("list", describe("worker", name), lambda: ws.workers.list(friendly_name=name))
+        for worker in found:  # list pages may leave attributes out: fetch the worker itself
+            fetched = tr.call("fetch", describe("worker", name, worker.sid), ws.workers(worker.sid).fetch)
+            if is_flexsim(parse_attributes(fetched.attributes)):
+                return str(fetched.sid)
+        raise
 
 
 def _remove_worker(tr: TaskRouter, change: Change, offline_sid: str | None) -> None:

@@ -80,7 +80,7 @@ class Plan:
     def describe(self, show_unchanged: int = 5) -> list[str]:
         """The plan, one line per change; unchanged resources are grouped, naming at most ``show_unchanged``."""
         lines = [c.describe() for c in self.changes if c.action != UNCHANGED]
-        for kind, counter in self.counts().items():
+        for kind in self.counts():
             same = [c.name for c in self.of(kind, UNCHANGED)]
             if same:
                 shown = ", ".join(same[:show_unchanged]) + (", …" if len(same) > show_unchanged else "")

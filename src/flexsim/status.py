@@ -20,6 +20,7 @@ from rich import box
 from rich.console import Console, Group
 from rich.live import Live
 from rich.table import Table
+from rich.text import Text
 
 TASK_STATES = ("pending", "reserved", "assigned", "wrapping")
 
@@ -178,11 +179,11 @@ class StatusReader:
         self._queues: list[tuple[str, str]] = []
         self._queues_at = float("-inf")
 
-    def snapshot(self) -> StatusSnapshot:
-        """The current snapshot, fetched at most once per interval."""
+    def snapshot(self, fresh: bool = False) -> StatusSnapshot:
+        """The current snapshot, fetched at most once per interval (``fresh`` fetches anyway)."""
         with self._lock:
             now = self._now()
-            if self._cached is not None and now - self._cached.taken_at < self.interval:
+            if not fresh and self._cached is not None and now - self._cached.taken_at < self.interval:
                 return self._cached
             if now - self._queues_at >= self.queue_refresh:
                 self._queues, self._queues_at = self.api.queues(), now
@@ -192,17 +193,31 @@ class StatusReader:
             return self._cached
 
 
+class _Heading:
+    """A line of text re-read on every repaint (so a clock in it ticks between refreshes)."""
+
+    def __init__(self, text: Callable[[], str]):
+        self.text = text
+
+    def __rich__(self) -> Text:
+        return Text(self.text(), style="bold")
+
+
 def watch(reader: StatusReader, console: Console, stop: threading.Event, *, live: bool | None = None,
-          on_error: Callable[[Exception], None] | None = None) -> None:
+          on_error: Callable[[Exception], None] | None = None, title: Callable[[], str] | None = None,
+          final_refresh: bool = False) -> None:
     """Show snapshots until ``stop`` is set: a rich live view on a terminal, else plain lines.
 
     A failed refresh is passed to ``on_error`` (and the view goes on) rather than ending it.
+    ``title`` gives a heading for the live view (e.g. the demo's progress); with
+    ``final_refresh`` one more, uncached snapshot is shown once ``stop`` is set, so the last
+    frame matches the final counts.
     """
     live = console.is_terminal if live is None else live
 
-    def fetch() -> StatusSnapshot | None:
+    def fetch(fresh: bool = False) -> StatusSnapshot | None:
         try:
-            return reader.snapshot()
+            return reader.snapshot(fresh)
         except Exception as exc:  # a monitoring view survives a failed refresh
             if on_error:
                 on_error(exc)
@@ -214,14 +229,23 @@ def watch(reader: StatusReader, console: Console, stop: threading.Event, *, live
             if snap is not None:
                 console.print(render_line(snap), highlight=False, soft_wrap=True)
             stop.wait(reader.interval)
+        snap = fetch(fresh=True) if final_refresh else None
+        if snap is not None:
+            console.print(render_line(snap), highlight=False, soft_wrap=True)
         return
-    first = fetch()
-    with Live(render_rich(first) if first else "", console=console, refresh_per_second=4,
-              transient=False) as view:
+
+    def frame(snap: StatusSnapshot | None) -> Any:
+        body = render_rich(snap) if snap else Text("waiting for the first statistics…")
+        return Group(_Heading(title), body) if title else body
+
+    with Live(frame(fetch()), console=console, refresh_per_second=4, transient=False) as view:
         while not stop.wait(reader.interval):
             snap = fetch()
             if snap is not None:
-                view.update(render_rich(snap))
+                view.update(frame(snap))
+        snap = fetch(fresh=True) if final_refresh else None
+        if snap is not None:
+            view.update(frame(snap), refresh=True)
 
 
 _STAT_FIELDS = ("activity_statistics", "longest_task_waiting_age", "tasks_by_status", "total_workers",
