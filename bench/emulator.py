@@ -28,7 +28,7 @@ from pathlib import Path
 from flask import Flask, Response, request
 from twilio.rest import Client
 
-from flexsim.emulator.server import BackgroundWSGIServer
+from flexsim.wsgi_server import BackgroundWSGIServer
 
 QUEUES = 10
 

@@ -78,7 +78,3 @@ class ActivityModel:
         names = [a for a, _ in self._initial]
         activity = rng.choices(names, weights=[p for _, p in self._initial])[0]
         return activity, self.draw_stay(activity, rng)
-
-    def is_known(self, activity: str) -> bool:
-        """Whether ``activity`` is one of the model's activities."""
-        return activity in self.portions

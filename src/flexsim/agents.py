@@ -244,9 +244,7 @@ class Agent:
             work.timer.cancel()
         self._emit("gone", task_sid)
         if self.want and not self.work and not self.stopped:
-            self.debt += self.sched.now() - self.want_since
-            activity, self.want = self.want, None
-            self._go_away(activity)
+            self._leave()
         return True
 
     def _talk_over(self, work: Work) -> None:
@@ -265,10 +263,7 @@ class Agent:
         self._emit("complete", work.task_sid)
         done = (self._completion(work),)
         if self.want and not self.work:
-            # Leave first, then complete: the freed capacity then draws no new reservation.
-            self.debt += self.sched.now() - self.want_since
-            activity, self.want = self.want, None
-            self._go_away(activity, then=done)
+            self._leave(then=done)  # leave first, then complete: the freed capacity draws no new reservation
         else:
             self.apply(done)
 
@@ -295,6 +290,13 @@ class Agent:
         self.want = activity
         self.want_since = self.sched.now()
         self._emit("leaving", activity)
+
+    def _leave(self, then: tuple[Op, ...] = ()) -> None:
+        """A ``leaving`` agent, now idle, goes to the activity it wants; the extra stay becomes debt."""
+        self.debt += self.sched.now() - self.want_since
+        activity, self.want = self.want, None
+        assert activity is not None  # set by _want
+        self._go_away(activity, then=then)
 
     def _come_back(self) -> None:
         stay = self.model.draw_stay(self.model.available, self.rng)

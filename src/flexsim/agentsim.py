@@ -116,7 +116,6 @@ class AgentSim:
         self.stopping = False
         self.stay_online = False
         self.started_at = sched.now()
-        self._current: dict[str, str] = {}
 
     # --- start-up ----------------------------------------------------------------------
 
@@ -153,7 +152,6 @@ class AgentSim:
         if activity:
             self.stats.by_activity[activity] += 1
         self.agents[sid] = agent
-        self._current[sid] = activity or ""
 
     def _count_activity(self, before: str | None, after: str) -> None:
         if before:
@@ -176,9 +174,7 @@ class AgentSim:
     def _holder(self, task: Any) -> tuple[str, str] | None:
         """The flexsim agent holding ``task`` and the task's status for ``take_over``, or None."""
         try:
-            reservations = self.tr.list_all(
-                "list", describe("reservations of task", sid=task.sid),
-                lambda: self.tr.workspace.tasks(task.sid).reservations.page(page_size=50))
+            reservations = self._reservations(task.sid)
         except TwilioRequestFailed as exc:
             log.error("task %s: could not list its reservations, not taken over: %s", task.sid, exc)
             return None
@@ -202,8 +198,8 @@ class AgentSim:
         """Put every agent in its steady-state starting activity (writes only real changes)."""
         with self.sched.lock:
             self.started_at = self.sched.now()
-            for sid, agent in self.agents.items():
-                agent.sign_in(current=self._current.get(sid))
+            for agent in self.agents.values():
+                agent.sign_in(current=agent.activity)  # the worker's activity as prepare() found it
         log.info("signed in %d agents", len(self.agents))
 
     # --- callbacks -----------------------------------------------------------------------
@@ -297,11 +293,13 @@ class AgentSim:
             status: str | None = "deleted"
         elif exc.status == 400 and exc.code == 20001:
             status = self._task_status(op.task_sid)
-            if status not in ("canceled", "deleted", None) and not self._still_ours(op.task_sid, worker_sid):
+            if status is None:
+                return False
+            if status not in ("canceled", "deleted"):
+                if self._still_ours(op.task_sid, worker_sid):
+                    return False  # a real failure: the task is still this agent's
                 status = "no longer reserved for its agent"  # e.g. its reservation was rejected meanwhile
         else:
-            return False
-        if status is None or status in HELD_STATUSES + ("completed", "pending"):
             return False
         with self.sched.lock:
             self.stats.gone.add(op.task_sid)
@@ -346,12 +344,16 @@ class AgentSim:
         if holder is None:
             return True
         try:
-            reservations = self.tr.list_all("list", describe("reservations of task", sid=task_sid),
-                                            lambda: self.tr.workspace.tasks(task_sid).reservations.page(page_size=50))
+            reservations = self._reservations(task_sid)
         except TwilioRequestFailed:
             return True
         return any(r.worker_sid == holder and r.reservation_status in ("accepted", "wrapping", "completed")
                    for r in reservations)
+
+    def _reservations(self, task_sid: str) -> list[Any]:
+        """Every reservation of the task (raises TwilioRequestFailed)."""
+        return self.tr.list_all("list", describe("reservations of task", sid=task_sid),
+                                lambda: self.tr.workspace.tasks(task_sid).reservations.page(page_size=50))
 
     def _task_status(self, sid: str) -> str | None:
         """The task's assignment status now; "deleted" when it no longer exists, None if unknown."""

@@ -15,14 +15,10 @@ Available agent gets its first assignment callback at once.
 from __future__ import annotations
 
 import logging
-import signal
 import threading
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
-
-from waitress import wasyncore
-from waitress.server import create_server
 
 from flexsim.agentsim import AgentSim
 from flexsim.clock import Clock, WallClock
@@ -30,8 +26,10 @@ from flexsim.config import Config
 from flexsim.errors import FlexsimError
 from flexsim.options import TwilioSettings, make_rng
 from flexsim.scheduler import Scheduler
+from flexsim.stopping import stop_on_signals, wait_for
 from flexsim.taskrouter import TaskRouter
 from flexsim.webhook import RESERVATION_PATH, create_webhook_app
+from flexsim.wsgi_server import BackgroundWSGIServer
 
 log = logging.getLogger(__name__)
 DEFAULT_PORT = 3000
@@ -104,8 +102,7 @@ class AgentSimServer:
         self.tr = tr
         self.sim: AgentSim | None = None
         self.sched: Scheduler | None = None
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
+        self._server: BackgroundWSGIServer | None = None
         self.port = settings.port
 
     @property
@@ -131,15 +128,14 @@ class AgentSimServer:
                             public_url=callback_url(self.settings.public_url), speed=self.settings.speed)
         try:
             self.sim.prepare()
-            self._server = create_server(create_webhook_app(self.sim), host=self.settings.host,
-                                         port=self.settings.port, threads=self.settings.threads,
-                                         ident="flexsim-agentsim", clear_untrusted_proxy_headers=True)
+            self._server = BackgroundWSGIServer(create_webhook_app(self.sim), self.settings.host,
+                                                self.settings.port, threads=self.settings.threads,
+                                                name="flexsim-agentsim")
         except BaseException:
             self._release()
             raise
-        self.port = int(self._server.effective_port)
-        self._thread = threading.Thread(target=self._server.run, name="flexsim-agentsim", daemon=True)
-        self._thread.start()
+        self.port = self._server.port
+        self._server.start()
         log.info("agentsim listening on %s (seed %d, speed %g)", self.url, self.seed, self.settings.speed)
         self.sim.sign_in()
         return self
@@ -158,10 +154,7 @@ class AgentSimServer:
             summary = self.sim.health()
         server, self._server = self._server, None
         if server is not None:
-            server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            if self._thread is not None:
-                self._thread.join(timeout=5)
-            server.task_dispatcher.shutdown(timeout=5)
+            server.stop()
         self._release()
         return summary
 
@@ -180,40 +173,13 @@ class AgentSimServer:
         self.stop()
 
 
-class ShutdownSignal:
-    """While entered, SIGINT and SIGTERM set a flag instead of killing the process (main thread only)."""
-
-    def __init__(self) -> None:
-        self.received = threading.Event()
-        self.name: str | None = None
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> ShutdownSignal:
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            self._previous[sig] = signal.signal(sig, self._handle)
-        return self
-
-    def _handle(self, signum: int, frame: Any) -> None:
-        self.name = signal.Signals(signum).name
-        self.received.set()
-
-    def wait(self) -> str:
-        """Block until a signal arrives; return its name."""
-        while not self.received.wait(timeout=1.0):
-            pass
-        return self.name or "signal"
-
-    def __exit__(self, *exc: object) -> None:
-        for sig, old in self._previous.items():
-            signal.signal(sig, old)
-
-
 def run_agentsim(config: Config, twilio: TwilioSettings, settings: AgentSimSettings) -> dict[str, Any]:
     """Serve until SIGINT/SIGTERM, then stop gracefully; return the final health summary."""
-    with ShutdownSignal() as shutdown:
+    with stop_on_signals(threading.Event()) as stop:
         server = AgentSimServer(config, twilio, settings).start()
         try:
-            log.info("%s received: stopping", shutdown.wait())
+            wait_for(stop, float("inf"))
+            log.info("stop signal received: stopping")
         finally:
             summary = server.stop()
     return summary

@@ -16,14 +16,14 @@ Anything else in the workspace is left exactly as it was.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from flexsim.errors import TwilioRequestFailed
-from flexsim.ownership import is_flexsim, is_flexsim_queue, is_flexsim_workflow, referenced_queue_sids
-from flexsim.plan import DELETE, UNCHANGED, UPDATE, Change, Plan, ProgressFactory
+from flexsim.ownership import foreign_queue_sids, is_flexsim, is_flexsim_queue, is_flexsim_workflow
+from flexsim.plan import DELETE, UNCHANGED, UPDATE, Change, Plan, ProgressFactory, RunReport
 from flexsim.taskrouter import TaskRouter, describe, parse_attributes
-from flexsim.workspace import Snapshot, offline_activity, read_snapshot, run_steps
+from flexsim.workspace import (Snapshot, offline_activity, read_snapshot, remove_routing, run_steps,
+                               sign_out_worker)
 
 #: how each live assignment status is ended before the task is deleted
 FINISH = {"pending": "canceled", "reserved": "canceled", "assigned": "completed", "wrapping": "completed"}
@@ -45,14 +45,8 @@ class CleanupOptions:
 
 
 @dataclass
-class CleanupReport:
+class CleanupReport(RunReport):
     """What cleansim found and (unless a dry run) did."""
-
-    plan: Plan
-    dry_run: bool
-    warnings: list[str] = field(default_factory=list)
-    requests: int = 0
-    writes: int = 0
 
     def summary(self) -> list[str]:
         """What happened per resource type, or that nothing flexsim-owned was found."""
@@ -116,12 +110,10 @@ def _plan_workers(snap: Snapshot, offline: str | None, delete: bool, plan: Plan)
 
 
 def _plan_routing(snap: Snapshot, plan: Plan) -> list[str]:
-    foreign: set[str] = set()
     for workflow in snap.workflows:
         if is_flexsim_workflow(workflow.configuration):
             plan.add(Change("workflow", workflow.friendly_name, DELETE, workflow.sid))
-        else:
-            foreign |= referenced_queue_sids(workflow.configuration)
+    foreign = foreign_queue_sids(snap.workflows)
     warnings = []
     for queue in snap.queues:
         if not is_flexsim_queue(queue.target_workers):
@@ -135,14 +127,10 @@ def _plan_routing(snap: Snapshot, plan: Plan) -> list[str]:
 
 
 def _apply(tr: TaskRouter, plan: Plan, offline: str | None, progress: ProgressFactory | None) -> None:
-    ws = tr.workspace
     run_steps(tr, "Ending tasks", lambda c: _end_task(tr, c), plan.of("task"), progress)
     workers = [c for c in plan.of("worker") if c.action != UNCHANGED]
     run_steps(tr, "Signing out workers", lambda c: _sign_out(tr, c, offline), workers, progress)
-    for change in plan.of("workflow"):
-        tr.call("delete", describe("workflow", change.name, change.sid), ws.workflows(change.sid).delete)
-    run_steps(tr, "Removing queues", lambda c: tr.call("delete", describe("queue", c.name, c.sid),
-                                                       ws.task_queues(c.sid).delete), plan.of("queue"), progress)
+    remove_routing(tr, plan, progress)
 
 
 def _end_task(tr: TaskRouter, change: Change) -> None:
@@ -164,7 +152,7 @@ def _end_task(tr: TaskRouter, change: Change) -> None:
         except TwilioRequestFailed as exc:
             if exc.status != 400:
                 raise
-            status = tr.call("fetch", describe("task", sid=change.sid), task.fetch).assignment_status
+            status = tr.fetch_task(change.sid).assignment_status
     try:
         tr.call("delete", describe("task", sid=change.sid), task.delete)
     except TwilioRequestFailed as exc:
@@ -172,14 +160,11 @@ def _end_task(tr: TaskRouter, change: Change) -> None:
             raise
 
 
-def _sign_out(tr: TaskRouter, change: Change, offline: str | None) -> Any:
-    worker = tr.workspace.workers(change.sid)
+def _sign_out(tr: TaskRouter, change: Change, offline: str | None) -> None:
     if "activity" in change.fields and offline is not None:
-        # Moving to an unavailable Activity is refused while reservations are pending, unless rejected.
-        tr.call("update", describe("worker", change.name, change.sid),
-                lambda: worker.update(activity_sid=offline, reject_pending_reservations=True))
+        sign_out_worker(tr, change, offline)
     if change.action == DELETE:
-        tr.call("delete", describe("worker", change.name, change.sid), worker.delete)
+        tr.call("delete", describe("worker", change.name, change.sid), tr.workspace.workers(change.sid).delete)
 
 
 __all__ = ["CleanupOptions", "CleanupReport", "clean_workspace"]

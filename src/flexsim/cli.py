@@ -5,13 +5,17 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 from dotenv import load_dotenv
 
 from flexsim import __version__, options
 from flexsim.errors import FlexsimError
+from flexsim.validation import SCHEMA_NAMES, schema_text
+
+if TYPE_CHECKING:
+    from flexsim.plan import RunReport
 
 
 def reports_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -74,7 +78,7 @@ def genconfig(domaindir: str, cfgdir: str, locale: str, seed: int | None) -> Non
 
 
 @cli.command()
-@click.option("--config", "name", type=click.Choice(["domain", "metadata", "workers", "queues", "workflow"]),
+@click.option("--config", "name", type=click.Choice(SCHEMA_NAMES),
               default="domain", show_default=True,
               help="Which schema: the domain file, or one of the config files genconfig writes.")
 def schema(name: str) -> None:
@@ -82,9 +86,7 @@ def schema(name: str) -> None:
 
     Example: flexsim schema > domain.schema.json
     """
-    from importlib.resources import files
-
-    click.echo((files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8"), nl=False)
+    click.echo(schema_text(name), nl=False)
 
 
 @cli.command()
@@ -152,10 +154,9 @@ def status(twilio: options.TwilioSettings, interval: float, once: bool) -> None:
 
 def _sid_format(prefix: str) -> Callable[[Any, Any, str | None], str | None]:
     """Click callback: refuse a SID that is not ``prefix`` plus 32 hex digits."""
-    import re
 
     def check(ctx: Any, param: Any, value: str | None) -> str | None:
-        if value is not None and not re.fullmatch(rf"{prefix}[0-9a-fA-F]{{32}}", value):
+        if value is not None and not options.is_sid(value, prefix):
             raise click.BadParameter(f"must be {prefix} followed by 32 hex digits")
         return value
 
@@ -197,10 +198,10 @@ def emulator(host: str, port: int, account_sid: str | None, auth_token: str | No
     Example: flexsim emulator --port 8090 --seed 7
     """
     import gc
-    import signal
     import threading
 
     from flexsim.emulator.server import EmulatorServer, env_lines
+    from flexsim.stopping import stop_on_signals
 
     if bool(api_key) != bool(api_secret):
         raise click.UsageError("--api-key and --api-secret go together")
@@ -217,16 +218,14 @@ def emulator(host: str, port: int, account_sid: str | None, auth_token: str | No
     # Move the start-up objects (Flask, the SDK's modules, the engine) out of the collected
     # generations: long full collections were the largest source of slow responses measured.
     gc.freeze()
-    stopping = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
-    click.echo(f"TaskRouter emulator listening on {srv.url} (Ctrl-C stops it). Paste into .env:")
-    for line in env_lines(srv):
-        click.echo(line)
     try:
-        while not stopping.wait(0.5):
-            pass
-    except KeyboardInterrupt:
-        pass
+        # Handlers first: a caller may send SIGTERM as soon as it has read the .env lines.
+        with stop_on_signals(threading.Event()) as stop:
+            click.echo(f"TaskRouter emulator listening on {srv.url} (Ctrl-C stops it). Paste into .env:")
+            for line in env_lines(srv):
+                click.echo(line)
+            while not stop.wait(0.5):
+                pass
     finally:
         srv.stop()
     count = len(srv.requests)
@@ -275,7 +274,7 @@ def agentsim(cfgdir: str, twilio: options.TwilioSettings, host: str, port: int, 
                f"{summary.get('api_failures', 0)} API failures.")
 
 
-def _print_report(report: Any, dry_run: bool) -> None:
+def _print_report(report: RunReport, dry_run: bool) -> None:
     """Print a deploy or cleansim report: warnings on stderr, the plan when dry, then the summary."""
     for warning in report.warnings:
         click.secho(f"Warning: {warning}", fg="yellow", err=True)

@@ -13,7 +13,7 @@ with the value ``FLEXSIM_MARKER_VALUE`` (``true``); flexsim Tasks carry the same
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -148,7 +148,6 @@ class Metadata:
     queue_worker_props: tuple[str, ...]
     props: Mapping[str, Prop]
     seed: int
-    raw: Mapping[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -328,7 +327,7 @@ def _build(folder: Path, docs: dict[str, Any]) -> Config:
     metadata = Metadata(
         brand=meta["brand"], agent_cnt=meta["agentCnt"], locale=meta["locale"], faker_locale=meta["fakerLocale"],
         queue_filter_prop=meta["queueFilterProp"], queue_worker_props=tuple(meta["queueWorkerProps"]),
-        props=props_from_dict(meta["props"]), seed=meta["seed"], raw=meta,
+        props=props_from_dict(meta["props"]), seed=meta["seed"],
     )
     workers = tuple(WorkerSpec(w["friendlyName"], w["attributes"]) for w in docs["workers.json"])
     queues = tuple(QueueSpec(q["friendlyName"], q["targetWorkers"]) for q in docs["queues.json"])

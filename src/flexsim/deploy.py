@@ -19,17 +19,18 @@ unless ``adopt``.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flexsim.config import Config
 from flexsim.errors import FlexsimError, TwilioRequestFailed
-from flexsim.ownership import (FLEXSIM_MARKER_KEY, FLEXSIM_MARKER_VALUE, is_flexsim, is_flexsim_queue,
-                               is_flexsim_workflow, mark_target_workers, marker_filter, referenced_queue_sids,
+from flexsim.ownership import (FLEXSIM_MARKER_KEY, FLEXSIM_MARKER_VALUE, foreign_queue_sids, is_flexsim,
+                               is_flexsim_queue, is_flexsim_workflow, mark_target_workers, marker_filter,
                                unmark_target_workers)
-from flexsim.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, ProgressFactory
+from flexsim.plan import CREATE, DELETE, UNCHANGED, UPDATE, Change, Plan, ProgressFactory, RunReport
 from flexsim.taskrouter import TaskRouter, describe, parse_attributes
-from flexsim.workspace import Snapshot, offline_activity, read_snapshot, run_steps
+from flexsim.workspace import (Snapshot, offline_activity, read_snapshot, remove_routing, run_steps,
+                               sign_out_worker)
 
 DEFAULT_RESERVATION_TIMEOUT = 120  # seconds: TaskRouter's default, ample for agentsim to accept
 DEFAULT_CAPACITY = 1  # what a new WorkerChannel starts with
@@ -73,15 +74,10 @@ class DeployOptions:
 
 
 @dataclass
-class DeployReport:
+class DeployReport(RunReport):
     """What deploy planned and (unless a dry run) did."""
 
-    plan: Plan
-    dry_run: bool
-    warnings: list[str] = field(default_factory=list)
     workflow_sid: str | None = None
-    requests: int = 0
-    writes: int = 0
 
     def summary(self) -> list[str]:
         """Counts per resource type, then the request totals."""
@@ -223,7 +219,7 @@ def _plan_channel(plan: Plan, worker: str, channel: str, sid: str | None, old: i
                     data={"worker": worker, "channel": channel, "capacity": new}))
 
 
-def _queue_sids(config: Config, snap: Snapshot, plan: Plan) -> dict[str, str]:
+def _queue_sids(snap: Snapshot, plan: Plan) -> dict[str, str]:
     """Queue name -> SID; queues still to be created get a readable placeholder."""
     sids = {q.friendly_name: q.sid for q in snap.queues}
     for change in plan.changes:
@@ -274,7 +270,7 @@ def _plan_workflow(config: Config, snap: Snapshot, options: DeployOptions, plan:
         chosen = same_name[0]
     if chosen is None and owned:
         chosen = owned[0]  # renamed in config: update that workflow in place, keeping its SID
-    fields = _workflow_fields(config, options, _queue_sids(config, snap, plan))
+    fields = _workflow_fields(config, options, _queue_sids(snap, plan))
     if chosen is None:
         plan.add(Change("workflow", name, CREATE, data={"fields": fields}))
     else:
@@ -294,10 +290,7 @@ def _plan_workflow(config: Config, snap: Snapshot, options: DeployOptions, plan:
 
 def _plan_stale_queues(snap: Snapshot, plan: Plan) -> list[str]:
     """Keep stale flexsim queues that a workflow flexsim does not own still routes to."""
-    foreign = set()
-    for workflow in snap.workflows:
-        if not is_flexsim_workflow(workflow.configuration):
-            foreign |= referenced_queue_sids(workflow.configuration)
+    foreign = foreign_queue_sids(snap.workflows)
     warnings = []
     for change in list(plan.of("queue", DELETE)):
         if change.sid in foreign:
@@ -319,7 +312,7 @@ def _apply(config: Config, options: DeployOptions, snap: Snapshot, plan: Plan, t
     run_steps(tr, "Deploying workers", lambda unit: _apply_worker(tr, *unit), _worker_units(plan), progress)
     workflow_sid = None
     for change in plan.of("workflow", CREATE, UPDATE, UNCHANGED):
-        fields = _workflow_fields(config, options, _queue_sids(config, snap, plan))  # all SIDs known now
+        fields = _workflow_fields(config, options, _queue_sids(snap, plan))  # all SIDs known now
         if change.action == CREATE:
             fields["configuration"] = json.dumps(fields["configuration"])
             change.sid = tr.call("create", describe("workflow", change.name),
@@ -332,11 +325,7 @@ def _apply(config: Config, options: DeployOptions, snap: Snapshot, plan: Plan, t
             tr.call("update", describe("workflow", change.name, change.sid),
                     lambda: ws.workflows(change.sid).update(**send))
         workflow_sid = change.sid
-    for change in plan.of("workflow", DELETE):
-        tr.call("delete", describe("workflow", change.name, change.sid), ws.workflows(change.sid).delete)
-    run_steps(tr, "Removing queues", lambda c: tr.call("delete", describe("queue", c.name, c.sid),
-                                                       ws.task_queues(c.sid).delete),
-              plan.of("queue", DELETE), progress)
+    remove_routing(tr, plan, progress)
     offline = offline_activity(snap)
     run_steps(tr, "Removing workers", lambda c: _remove_worker(tr, c, offline), plan.of("worker", DELETE), progress)
     return workflow_sid
@@ -414,13 +403,9 @@ def _create_worker(tr: TaskRouter, name: str, attributes: str) -> str:
 
 
 def _remove_worker(tr: TaskRouter, change: Change, offline_sid: str | None) -> None:
-    ws = tr.workspace
     if offline_sid and change.data.get("activity_sid") != offline_sid:
-        # Offline first, so nothing new is routed to it; the move to an unavailable Activity is
-        # refused while reservations are pending unless they are rejected (which re-routes their tasks).
-        tr.call("update", describe("worker", change.name, change.sid),
-                lambda: ws.workers(change.sid).update(activity_sid=offline_sid, reject_pending_reservations=True))
-    tr.call("delete", describe("worker", change.name, change.sid), ws.workers(change.sid).delete)
+        sign_out_worker(tr, change, offline_sid)
+    tr.call("delete", describe("worker", change.name, change.sid), tr.workspace.workers(change.sid).delete)
 
 
 __all__ = ["DEFAULT_RESERVATION_TIMEOUT", "DeployOptions", "DeployReport", "OwnershipConflict",

@@ -38,6 +38,11 @@ def mask(value: str | None) -> str:
     return f"{head}…{value[-4:]}"
 
 
+def is_sid(value: str, prefix: str) -> bool:
+    """Whether ``value`` is ``prefix`` (e.g. ``AC``) followed by 32 hex digits."""
+    return re.fullmatch(rf"{prefix}[0-9a-fA-F]{{32}}", value) is not None
+
+
 @dataclass(frozen=True)
 class TwilioSettings:
     """Credentials and endpoint for TaskRouter: an auth token or an API key pair."""
@@ -55,11 +60,11 @@ class TwilioSettings:
         found = []
         if not self.account_sid:
             found.append("no account SID: pass --acct or set ACCOUNT_SID")
-        elif not re.fullmatch(r"AC[0-9a-fA-F]{32}", self.account_sid):
+        elif not is_sid(self.account_sid, "AC"):
             found.append(f"account SID {mask(self.account_sid)} is not AC followed by 32 hex digits")
         if not self.workspace_sid:
             found.append("no workspace SID: pass --wrkspc or set WRKSPC_SID")
-        elif not re.fullmatch(r"WS[0-9a-fA-F]{32}", self.workspace_sid):
+        elif not is_sid(self.workspace_sid, "WS"):
             found.append(f"workspace SID {mask(self.workspace_sid)} is not WS followed by 32 hex digits")
         if self.api_key or self.api_secret:
             if not (self.api_key and self.api_secret):

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import Any, Iterable
 
 from flexsim.config import FLEXSIM_MARKER_KEY, FLEXSIM_MARKER_VALUE, is_flexsim
 
 __all__ = ["FLEXSIM_MARKER_KEY", "FLEXSIM_MARKER_VALUE", "MARKER_FILTER_NAME", "OWNER_CLAUSE", "is_flexsim",
-           "is_flexsim_queue", "is_flexsim_workflow", "mark_target_workers", "marker_filter",
-           "referenced_queue_sids", "unmark_target_workers"]
+           "foreign_queue_sids", "is_flexsim_queue", "is_flexsim_workflow", "mark_target_workers",
+           "marker_filter", "referenced_queue_sids", "unmark_target_workers"]
 
 OWNER_ATTRIBUTE = "flexsim_owner"
 OWNER_CLAUSE = f"{OWNER_ATTRIBUTE} == 'flexsim'"
@@ -90,4 +90,13 @@ def referenced_queue_sids(configuration: str | None) -> set[str]:
     default = routing.get("default_filter")
     if isinstance(default, dict) and default.get("queue"):
         sids.add(str(default["queue"]))
+    return sids
+
+
+def foreign_queue_sids(workflows: Iterable[Any]) -> set[str]:
+    """The TaskQueue SIDs that Workflows flexsim does not own route to (such queues must stay)."""
+    sids: set[str] = set()
+    for workflow in workflows:
+        if not is_flexsim_workflow(workflow.configuration):
+            sids |= referenced_queue_sids(workflow.configuration)
     return sids

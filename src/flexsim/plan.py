@@ -2,7 +2,7 @@
 
 A :class:`Plan` is a list of :class:`Change` records (one per resource: create, update, delete or
 unchanged, with the fields that change). ``--dry-run`` prints :meth:`Plan.describe`; after a run
-:meth:`Plan.summary` gives the counts per resource type.
+:meth:`Plan.summary` gives the counts per resource type. Each command reports a :class:`RunReport`.
 """
 
 from __future__ import annotations
@@ -94,6 +94,21 @@ class Plan:
             parts = ", ".join(f"{counter[a]} {_PAST[a]}" for a in (CREATE, UPDATE, DELETE, UNCHANGED))
             lines.append(f"{_plural(kind, 2)}: {parts}")
         return lines
+
+
+@dataclass
+class RunReport:
+    """What a deploy or cleansim run planned and (unless a dry run) did, with its request counts."""
+
+    plan: Plan
+    dry_run: bool
+    warnings: list[str] = field(default_factory=list)
+    requests: int = 0
+    writes: int = 0
+
+    def summary(self) -> list[str]:
+        """The lines to print after the run."""
+        raise NotImplementedError
 
 
 def _plural(kind: str, n: int) -> str:

@@ -11,6 +11,8 @@ import difflib
 import re
 from typing import Any
 
+from flexsim.validation import did_you_mean
+
 RANGE_PROPS = ("arrivalGap", "abandonTime", "talkTime", "wrapTime")
 ENUM_PROPS = ("channel", "activity")
 STANDARD_PROPS = RANGE_PROPS + ENUM_PROPS
@@ -215,12 +217,12 @@ def _check_queues(doc: dict[str, Any]) -> list[Problem]:
     for index, attr in enumerate(doc["queueWorkerProps"]):
         if attr not in workers:
             found.append((["queueWorkerProps", index], f"'{attr}' is not a worker attribute"
-                          f"{_hint(attr, workers)}"))
+                          f"{did_you_mean(attr, workers)}"))
     filter_name = doc["queueFilterProp"]
     filter_prop = props.get(filter_name)
     if filter_prop is None or not any(i.get("target") == "task" for i in filter_prop.get("instances", [])):
         found.append((["queueFilterProp"], f"'{filter_name}' is not a prop with a task instance"
-                      f"{_hint(filter_name, props)}"))
+                      f"{did_you_mean(filter_name, [p for p in props if p != filter_name])}"))
     if found:
         return found
     queue_name = workers[doc["queueWorkerProps"][0]][0]
@@ -251,8 +253,3 @@ def _check_queues(doc: dict[str, Any]) -> list[Problem]:
 
 
 _ROLE = {"queueFilterProp": "workflow filter", "queueWorkerProps": "queue"}
-
-
-def _hint(word: str, choices: Any) -> str:
-    close = difflib.get_close_matches(word, [c for c in choices if c != word], n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""

@@ -310,11 +310,7 @@ class TaskRouter:
     def list_workers(self) -> list[Any]:
         """Every Worker, attributes included (fetched one by one when a list omits them)."""
         workers = self.list_all("list", "workers", lambda: self.workspace.workers.page(page_size=PAGE_SIZE))
-        missing = [w for w in workers if w.attributes is None]
-        if missing:
-            fetched = {w.sid: w for w in self.map(self.fetch_worker, [w.sid for w in missing])}
-            workers = [fetched.get(w.sid, w) for w in workers]
-        return workers
+        return self._with_attributes(workers, self.fetch_worker)
 
     def fetch_worker(self, sid: str) -> Any:
         """One WorkerInstance."""
@@ -341,13 +337,19 @@ class TaskRouter:
         filters: dict[str, Any] = {"assignment_status": statuses} if statuses else {}
         tasks = self.list_all("list", "tasks",
                               lambda: self.workspace.tasks.page(page_size=PAGE_SIZE, **filters))
-        missing = [t.sid for t in tasks if t.attributes is None]
-        if missing:
-            fetched = {t.sid: t for t in self.map(
-                lambda sid: self.call("fetch", describe("task", sid=sid), self.workspace.tasks(sid).fetch),
-                missing)}
-            tasks = [fetched.get(t.sid, t) for t in tasks]
-        return tasks
+        return self._with_attributes(tasks, self.fetch_task)
+
+    def fetch_task(self, sid: str) -> Any:
+        """One TaskInstance."""
+        return self.call("fetch", describe("task", sid=sid), self.workspace.tasks(sid).fetch)
+
+    def _with_attributes(self, records: list[Any], fetch: Callable[[str], Any]) -> list[Any]:
+        """``records`` with any whose list entry left out ``attributes`` fetched one by one."""
+        missing = [r.sid for r in records if r.attributes is None]
+        if not missing:
+            return records
+        fetched = {r.sid: r for r in self.map(fetch, missing)}
+        return [fetched.get(r.sid, r) for r in records]
 
 
 def _page_response(exc: Exception) -> Response | None:

@@ -73,10 +73,14 @@ def read_json(path: Path | Any, label: str) -> tuple[Any, list[str]]:
     return doc, [f"{label}: $: key '{key}' appears more than once" for key in duplicates]
 
 
+def schema_text(name: str) -> str:
+    """The packaged JSON Schema called ``name`` (one of ``SCHEMA_NAMES``), as text."""
+    return (files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
+
+
 @lru_cache(maxsize=None)
 def _schema(name: str) -> dict[str, Any]:
-    text = (files("flexsim") / "schemas" / f"{name}.schema.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    return json.loads(schema_text(name))
 
 
 @lru_cache(maxsize=None)

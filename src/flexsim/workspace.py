@@ -1,4 +1,5 @@
-"""Reading a whole TaskRouter workspace at once, and running bulk steps with progress.
+"""Reading a whole TaskRouter workspace at once, running bulk steps with progress, and the writes
+deploy and cleansim share (signing a worker out, removing workflows and queues).
 
 Shared by deploy and cleansim: both start from a :class:`Snapshot` (one list request per resource
 type, pages of 1,000) and compare it with what they want, instead of asking TaskRouter resource by
@@ -12,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Sequence, TypeVar
 
 from flexsim.errors import FlexsimError, TwilioRequestFailed
-from flexsim.plan import ProgressFactory
-from flexsim.taskrouter import TaskRouter
+from flexsim.plan import DELETE, Change, Plan, ProgressFactory
+from flexsim.taskrouter import TaskRouter, describe
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -35,7 +36,7 @@ class Snapshot:
     workers: list[Any]
 
 
-def read_snapshot(tr: TaskRouter, workers: bool = True) -> Snapshot:
+def read_snapshot(tr: TaskRouter) -> Snapshot:
     """Read everything deploy and cleansim compare against, lists in parallel.
 
     :raises WorkspaceNotFound: when TaskRouter answers 404 for the workspace.
@@ -48,13 +49,8 @@ def read_snapshot(tr: TaskRouter, workers: bool = True) -> Snapshot:
                                     "(WRKSPC_SID) and that the credentials belong to its account") from exc
         raise
     reads: list[Callable[[], list[Any]]] = [tr.list_activities, tr.list_task_channels, tr.list_task_queues,
-                                            tr.list_workflows]
-    if workers:
-        reads.append(tr.list_workers)
-    lists = tr.map(lambda read: read(), reads)
-    if not workers:
-        lists.append([])
-    return Snapshot(workspace, *lists)
+                                            tr.list_workflows, tr.list_workers]
+    return Snapshot(workspace, *tr.map(lambda read: read(), reads))
 
 
 def offline_activity(snap: Snapshot) -> str | None:
@@ -80,3 +76,24 @@ def run_steps(tr: TaskRouter, label: str, fn: Callable[[T], R], items: Sequence[
                 advance(1)
 
         return tr.map(fn, items, on_done=tick)
+
+
+def sign_out_worker(tr: TaskRouter, change: Change, offline_sid: str) -> None:
+    """Move the worker of ``change`` to the ``offline_sid`` Activity, so nothing new is routed to it.
+
+    TaskRouter refuses the move to an unavailable Activity while reservations are pending unless
+    they are rejected, which re-routes their tasks.
+    """
+    tr.call("update", describe("worker", change.name, change.sid),
+            lambda: tr.workspace.workers(change.sid).update(activity_sid=offline_sid,
+                                                            reject_pending_reservations=True))
+
+
+def remove_routing(tr: TaskRouter, plan: Plan, progress: ProgressFactory | None = None) -> None:
+    """Delete the plan's doomed Workflows, then its doomed TaskQueues (no longer routed to by then)."""
+    ws = tr.workspace
+    for change in plan.of("workflow", DELETE):
+        tr.call("delete", describe("workflow", change.name, change.sid), ws.workflows(change.sid).delete)
+    run_steps(tr, "Removing queues", lambda c: tr.call("delete", describe("queue", c.name, c.sid),
+                                                       ws.task_queues(c.sid).delete),
+              plan.of("queue", DELETE), progress)

@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import pytest
+from emulator_http import make_client
 from flask import Flask, Response, request
 from twilio.rest import Client
 
-from emulator_http import make_client
-from flexsim.emulator.server import BackgroundWSGIServer, EmulatorServer
+from flexsim.emulator.server import EmulatorServer
+from flexsim.wsgi_server import BackgroundWSGIServer
 
 
 def pytest_collection_modifyitems(config, items):

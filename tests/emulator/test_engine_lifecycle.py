@@ -12,16 +12,7 @@ from flexsim.clock import VirtualClock
 from flexsim.emulator.engine import Engine
 from flexsim.emulator.errors import BadRequest, EmulatorError, IllegalTransition, NotFound, PreconditionFailed
 
-
-def act(engine, name):
-    return engine.list_activities(friendly_name=name)[0].sid
-
-
-def worker(engine, name, available=True, **attrs):
-    w = engine.create_worker(name, attributes=json.dumps(attrs))
-    if available:
-        engine.update_worker(w.sid, activity_sid=act(engine, "Available"))
-    return w
+from engine_helpers import act, worker
 
 
 def new_task(engine, **kw):

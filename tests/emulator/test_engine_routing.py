@@ -6,16 +6,7 @@ import json
 
 import pytest
 
-
-def act(engine, name):
-    return engine.list_activities(friendly_name=name)[0].sid
-
-
-def worker(engine, name, available=True, **attrs):
-    w = engine.create_worker(name, attributes=json.dumps(attrs))
-    if available:
-        engine.update_worker(w.sid, activity_sid=act(engine, "Available"))
-    return w
+from engine_helpers import act, worker
 
 
 def flow(engine, routing, **kw):

@@ -6,19 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from engine_helpers import worker
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "reference" / "twilio_taskrouter_v1.json"
-
-
-def act(engine, name):
-    return engine.list_activities(friendly_name=name)[0].sid
-
-
-def worker(engine, name, available=True):
-    w = engine.create_worker(name)
-    if available:
-        engine.update_worker(w.sid, activity_sid=act(engine, "Available"))
-    return w
 
 
 def accept_pending(engine, t):

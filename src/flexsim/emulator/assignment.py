@@ -218,8 +218,8 @@ class AssignmentMixin:
         expr = target.expression
         if expr is None:
             return True
-        with_channels = any(k.startswith("worker.channel") for k in expr.keys)
-        return expr.evaluate({"task": task.attributes, "worker": self._worker_context(worker, with_channels)})
+        return expr.evaluate({"task": task.attributes,
+                              "worker": self._worker_context(worker, expr.reads_worker_channels)})
 
     def _pick_workers(self, task: Task, queue: TaskQueue, target: Target, room: int, taken: set[str]) -> list[Worker]:
         known, worker = self._known_worker(task, target)

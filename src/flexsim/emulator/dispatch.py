@@ -26,13 +26,6 @@ ASSIGNMENT_TIMEOUT = 5.0   # TaskRouter's documented limit before the fallback U
 EVENT_TIMEOUT = 15.0       # the documented limit for event callbacks
 
 
-def pascal_case(name: str) -> str:
-    """``task_queue_sid`` -> ``TaskQueueSid``; names without underscores keep their case."""
-    if "_" not in name:
-        return name[:1].upper() + name[1:]
-    return "".join(part[:1].upper() + part[1:] for part in name.split("_"))
-
-
 def form_value(value: Any) -> str:
     """How a parameter value goes on the wire: JSON for objects, lower-case booleans."""
     if isinstance(value, bool):
@@ -159,34 +152,21 @@ class CallbackDispatcher:
         ws = self.engine.workspace  # read under the engine's lock, where the hook fires
         target = ws.event_callback_url if wanted(event.event_type, ws.events_filter) else ""
         if (target or self.events_file is not None) and not self._stopping:
-            self._events.submit(self._deliver_event, event, target or "", ws.friendly_name)
+            self._events.submit(self._deliver_event, event, target or "")
 
-    def event_params(self, event: Any, workspace_name: str) -> dict[str, str]:
-        """The form parameters of an event callback: the common fields plus the event's data."""
-        params = {
-            "Sid": event.sid,
-            "EventType": event.event_type,
-            "AccountSid": self.wire.account_sid,
-            "WorkspaceSid": self.wire.workspace_sid,
-            "WorkspaceName": workspace_name,
-            "EventDescription": event.description,
-            "ResourceType": event.resource_type,
-            "ResourceSid": event.resource_sid,
-            "Timestamp": str(int(event.event_date)),
-            "TimestampMs": str(int(round(event.event_date * 1000))),
-        }
-        for key, value in (event.event_data or {}).items():
-            if value is not None:
-                params.setdefault(pascal_case(key), form_value(value))
-        return params
+    @staticmethod
+    def event_params(event: Any) -> dict[str, str]:
+        """The form parameters of an event callback: the event's data (the engine already
+        names it as the callback does, common fields included), without null values."""
+        return {key: form_value(value) for key, value in event.event_data.items() if value is not None}
 
-    def _deliver_event(self, event: Any, url: str, workspace_name: str) -> None:
+    def _deliver_event(self, event: Any, url: str) -> None:
         try:
             if self.events_file is not None:
                 self.events_file.write(json.dumps(self.wire.event(event), separators=(",", ":")) + "\n")
                 self.events_file.flush()
             if url and not self._stopping:
-                response = self._post(url, self.event_params(event, workspace_name), self.event_timeout)
+                response = self._post(url, self.event_params(event), self.event_timeout)
                 if response.status_code >= 400:
                     log.warning("event callback %s to %s answered HTTP %s", event.event_type, url,
                                 response.status_code)

@@ -22,7 +22,7 @@ from flexsim.clock import Clock, Timer
 from flexsim.emulator.assignment import AssignmentCallback, AssignmentMixin
 from flexsim.emulator.errors import BadRequest, Conflict, IllegalTransition, NotFound, PreconditionFailed
 from flexsim.emulator.events import EventLog, activity_fields, channel_fields
-from flexsim.emulator.model import Activity, Event, TaskChannel, Workspace
+from flexsim.emulator.model import ACTIVE_STATUSES, Activity, Event, TaskChannel, Workspace
 from flexsim.emulator.queues import QueueMixin
 from flexsim.emulator.routing import QueueIndex
 from flexsim.emulator.sids import SidFactory
@@ -149,6 +149,17 @@ class Engine(WorkerMixin, QueueMixin, TaskMixin, AssignmentMixin, StatsMixin):
         self._timers.pop((kind, sid), None)
         fn(*args)
 
+    def _not_found(self, path: str) -> NotFound:
+        """404 for ``path`` below the workspace (``"Workers/WK..."``)."""
+        return NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/{path} was not found")
+
+    def _lookup(self, table: dict[str, Any], path: str, sid: str) -> Any:
+        """``table[sid]``, or NotFound for ``path/sid``."""
+        try:
+            return table[sid]
+        except KeyError:
+            raise self._not_found(f"{path}/{sid}") from None
+
     @staticmethod
     def _check_if_match(record: Any, if_match: str | None) -> None:
         if if_match is None:
@@ -229,10 +240,7 @@ class Engine(WorkerMixin, QueueMixin, TaskMixin, AssignmentMixin, StatsMixin):
     @locked
     def get_activity(self, sid: str) -> Activity:
         """One activity, or NotFound."""
-        try:
-            return self._activities[sid]
-        except KeyError:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/Activities/{sid} was not found") from None
+        return self._lookup(self._activities, "Activities", sid)
 
     @locked
     def create_activity(self, friendly_name: str, available: bool = True) -> Activity:
@@ -293,8 +301,7 @@ class Engine(WorkerMixin, QueueMixin, TaskMixin, AssignmentMixin, StatsMixin):
         if ch is None:
             ch = next((c for c in self._channels.values() if c.unique_name == sid_or_unique_name), None)
         if ch is None:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/TaskChannels/"
-                           f"{sid_or_unique_name} was not found")
+            raise self._not_found(f"TaskChannels/{sid_or_unique_name}")
         return ch
 
     @locked
@@ -343,7 +350,7 @@ class Engine(WorkerMixin, QueueMixin, TaskMixin, AssignmentMixin, StatsMixin):
         """Delete a TaskChannel no active task uses; workers lose that WorkerChannel."""
         ch = self.get_task_channel(sid)
         if any(t.task_channel_sid == ch.sid for t in self._tasks.values()
-               if t.assignment_status in ("pending", "reserved", "assigned", "wrapping")):
+               if t.assignment_status in ACTIVE_STATUSES):
             raise IllegalTransition(f"TaskChannel {ch.unique_name} cannot be deleted because tasks use it")
         del self._channels[ch.sid]
         self._index.drop_channel(ch.sid)

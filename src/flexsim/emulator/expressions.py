@@ -64,15 +64,18 @@ class Expression:
     """A parsed expression, compiled into closures.
 
     ``source`` is the text as given, ``keys`` the key paths it references as written
-    (``{"routing.skills", "object.array[2]"}``) and ``roots`` their first segments.
+    (``{"routing.skills", "object.array[2]"}``), ``roots`` their first segments and
+    ``reads_worker_channels`` whether a key reads ``worker.channel...`` (routing then builds
+    the channel part of the worker context).
     """
 
-    __slots__ = ("source", "keys", "roots", "_fn")
+    __slots__ = ("source", "keys", "roots", "reads_worker_channels", "_fn")
 
     def __init__(self, source: str, fn: Evaluator, keys: frozenset[str], roots: frozenset[str]):
         self.source = source
         self.keys = keys
         self.roots = roots
+        self.reads_worker_channels = any(k.startswith("worker.channel") for k in keys)
         self._fn = fn
 
     def evaluate(self, context: Mapping[str, Any]) -> bool:

@@ -109,6 +109,10 @@ class Workflow:
     task_reservation_timeout: int = 120
 
 
+#: Task states that hold a task in routing or with a worker (statistics' "active" tasks).
+ACTIVE_STATUSES = ("pending", "reserved", "assigned", "wrapping")
+
+
 @dataclass
 class Task:
     sid: str

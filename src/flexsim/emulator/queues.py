@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flexsim.emulator.errors import BadRequest, IllegalTransition, NotFound
+from flexsim.emulator.errors import BadRequest, IllegalTransition
 from flexsim.emulator.events import queue_fields, workflow_fields
 from flexsim.emulator.expressions import ExpressionError, parse
 from flexsim.emulator.locking import locked
-from flexsim.emulator.model import TaskQueue, Workflow
+from flexsim.emulator.model import ACTIVE_STATUSES, TaskQueue, Workflow
 from flexsim.emulator.routing_config import WorkflowConfigError, parse_routing_config, validate_queue_refs
+from flexsim.emulator.workers import ordered
 
 MAX_RESERVATION_TIMEOUT = 86_400
-_ACTIVE = ("pending", "reserved", "assigned", "wrapping")
 
 
 class QueueMixin:
@@ -30,19 +30,13 @@ class QueueMixin:
                   if (friendly_name is None or q.friendly_name == friendly_name)
                   and (worker_sid is None or q.sid in self._index.worker_queues.get(worker_sid, ()))
                   and (attrs is None or (q.target_expression is not None and q.target_expression.evaluate(attrs)))]
-        if ordering:
-            from flexsim.emulator.workers import _ordered
-            queues = _ordered(queues, ordering, {"DateCreated": lambda q: q.date_created,
-                                                 "DateUpdated": lambda q: q.date_updated})
-        return queues
+        return ordered(queues, ordering, {"DateCreated": lambda q: q.date_created,
+                                          "DateUpdated": lambda q: q.date_updated})
 
     @locked
     def get_task_queue(self, sid: str) -> TaskQueue:
         """One queue, or NotFound."""
-        try:
-            return self._queues[sid]
-        except KeyError:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/TaskQueues/{sid} was not found") from None
+        return self._lookup(self._queues, "TaskQueues", sid)
 
     @locked
     def create_task_queue(self, friendly_name: str, *, target_workers: str | None = None,
@@ -107,7 +101,7 @@ class QueueMixin:
         if users:
             raise IllegalTransition(f"TaskQueue {sid} cannot be deleted because it is referenced by "
                                     f"workflow(s): {', '.join(users)}")
-        if any(t.task_queue_sid == sid and t.assignment_status in _ACTIVE for t in self._tasks.values()):
+        if any(t.task_queue_sid == sid and t.assignment_status in ACTIVE_STATUSES for t in self._tasks.values()):
             raise IllegalTransition(f"TaskQueue {sid} cannot be deleted because it has active tasks")
         del self._queues[sid]
         self._index.remove_queue(sid)
@@ -159,10 +153,7 @@ class QueueMixin:
     @locked
     def get_workflow(self, sid: str) -> Workflow:
         """One workflow, or NotFound."""
-        try:
-            return self._workflows[sid]
-        except KeyError:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/Workflows/{sid} was not found") from None
+        return self._lookup(self._workflows, "Workflows", sid)
 
     @locked
     def create_workflow(self, friendly_name: str, configuration: str, *, assignment_callback_url: str | None = None,
@@ -215,7 +206,7 @@ class QueueMixin:
     def delete_workflow(self, sid: str) -> None:
         """Delete a workflow that has no active task."""
         flow = self.get_workflow(sid)
-        if any(t.workflow_sid == sid and t.assignment_status in _ACTIVE for t in self._tasks.values()):
+        if any(t.workflow_sid == sid and t.assignment_status in ACTIVE_STATUSES for t in self._tasks.values()):
             raise IllegalTransition(f"Workflow {sid} cannot be deleted because it has active tasks")
         del self._workflows[sid]
         self._emit("workflow.deleted", "workflow", sid, f"Workflow {flow.friendly_name} deleted", workflow_fields(flow))

@@ -128,11 +128,6 @@ class QueueIndex:
             yield from pair[0]
             yield from pair[1]
 
-    def ready_count(self, queue_sid: str, channel_sid: str) -> int:
-        """How many workers are ready in the queue on the channel."""
-        pair = self._ready.get((queue_sid, channel_sid))
-        return len(pair[0]) + len(pair[1]) if pair else 0
-
     # --- waiting tasks -------------------------------------------------------------------
     def add_waiting(self, task_sid: str, queue_sid: str, channel_sid: str, order_key: Any) -> None:
         """Make the task wait in ``(queue, channel)`` at ``order_key`` (smaller first)."""
@@ -153,10 +148,6 @@ class QueueIndex:
         i = bisect.bisect_left(lst, (order_key, task_sid))
         if i < len(lst) and lst[i][1] == task_sid:
             del lst[i]
-
-    def is_waiting(self, task_sid: str) -> bool:
-        """Whether the task is in a waiting list."""
-        return task_sid in self._task_slot
 
     def waiting(self, queue_sid: str, channel_sid: str) -> list[tuple[Any, str]]:
         """The (order_key, task_sid) waiting in ``(queue, channel)``, first to serve first."""

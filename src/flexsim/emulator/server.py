@@ -11,75 +11,17 @@ from __future__ import annotations
 import logging
 import random
 import secrets
-import threading
 from typing import IO, Any
-
-from waitress import wasyncore
-from waitress.channel import HTTPChannel
-from waitress.server import create_server
-from waitress.task import WSGITask
 
 from flexsim.clock import WallClock
 from flexsim.emulator.app import EmulatorState, create_app
 from flexsim.emulator.dispatch import CallbackDispatcher
 from flexsim.emulator.faults import Faults, RateLimiter
 from flexsim.emulator.request_log import DEFAULT_MAXLEN, RequestLog
+from flexsim.emulator.sids import SidFactory
+from flexsim.wsgi_server import BackgroundWSGIServer
 
 log = logging.getLogger(__name__)
-
-SERVER_THREADS = 16
-
-
-class _TwilioCaseTask(WSGITask):
-    """Waitress writes ``Etag``; Twilio writes ``ETag``, and the SDK hands headers over as a
-    plain (case-sensitive) dict, so ``headers["ETag"]`` must work as it does on Twilio."""
-
-    def build_response_header(self) -> bytes:
-        return super().build_response_header().replace(b"\r\nEtag: ", b"\r\nETag: ")
-
-
-class _TwilioCaseChannel(HTTPChannel):
-    task_class = _TwilioCaseTask
-
-
-class BackgroundWSGIServer:
-    """A WSGI app served by waitress on a daemon thread; ``port`` is known once constructed.
-
-    :param port: 0 binds a free port.
-    """
-
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, *, threads: int = SERVER_THREADS,
-                 name: str = "flexsim-http"):
-        self._server = create_server(app, host=host, port=port, threads=threads, ident=name,
-                                     clear_untrusted_proxy_headers=True)
-        self._server.channel_class = _TwilioCaseChannel
-        self.port = int(self._server.effective_port)
-        self._thread = threading.Thread(target=self._server.run, name=name, daemon=True)
-
-    def start(self) -> BackgroundWSGIServer:
-        """Serve on the background thread; returns self."""
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Close the listening socket and open connections, then the worker threads."""
-        server = self._server
-        if self._thread.is_alive():
-            # Close every socket from inside the server's own loop thread, which then ends.
-            try:
-                server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
-            except OSError:  # the trigger is already closed: close what is left from here
-                wasyncore.close_all(server._map)
-            self._thread.join(timeout=5)
-        else:
-            wasyncore.close_all(server._map)
-        server.task_dispatcher.shutdown(timeout=5)
-
-
-def new_sid(prefix: str) -> str:
-    """A fresh, unpredictable SID such as ``AC`` + 32 hex digits."""
-    return prefix + secrets.token_hex(16)
-
 
 class EmulatorServer:
     """A TaskRouter v1 emulator on ``host:port`` (port 0 picks a free one).
@@ -102,9 +44,10 @@ class EmulatorServer:
                  request_log_size: int = DEFAULT_MAXLEN):
         self.host = host
         self.port = port
-        self.account_sid = account_sid or new_sid("AC")
+        unpredictable = SidFactory(random.SystemRandom())
+        self.account_sid = account_sid or unpredictable.new("AC")
         self.auth_token = auth_token or secrets.token_hex(16)
-        self.workspace_sid = workspace_sid or new_sid("WS")
+        self.workspace_sid = workspace_sid or unpredictable.new("WS")
         self.api_key = api_key
         self.api_secret = api_secret
         self.seed = seed
@@ -129,22 +72,29 @@ class EmulatorServer:
         return f"http://{host}:{self.port}"
 
     def start(self) -> EmulatorServer:
-        """Create the engine, bind the socket and serve in a background thread; returns self."""
+        """Create the engine, bind the socket and serve in a background thread; returns self.
+
+        If any step fails (a busy port, an unwritable events file), what was started is stopped.
+        """
         from flexsim.emulator.engine import Engine
 
-        self.clock = WallClock().start()
-        self.engine = Engine(self.clock, account_sid=self.account_sid, workspace_sid=self.workspace_sid,
-                             rng=random.Random(self.seed), purge_after=self.purge_after)
-        state = EmulatorState(engine=self.engine, account_sid=self.account_sid, auth_token=self.auth_token,
-                              api_key=self.api_key, api_secret=self.api_secret, faults=self.faults,
-                              limiter=self.limiter, requests=self.requests)
-        self._server = BackgroundWSGIServer(create_app(state), self.host, self.port, name="flexsim-emulator")
-        self.port = self._server.port
-        if self.events_file:
-            self._events_fh = open(self.events_file, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
-        self._dispatcher = CallbackDispatcher(self.engine, auth_token=self.auth_token, base_url=self.url,
-                                              events_file=self._events_fh).start()
-        self._server.start()
+        try:
+            if self.events_file:
+                self._events_fh = open(self.events_file, "a", encoding="utf-8")  # noqa: SIM115 - closed in stop()
+            self.clock = WallClock().start()
+            self.engine = Engine(self.clock, account_sid=self.account_sid, workspace_sid=self.workspace_sid,
+                                 rng=random.Random(self.seed), purge_after=self.purge_after)
+            state = EmulatorState(engine=self.engine, account_sid=self.account_sid, auth_token=self.auth_token,
+                                  api_key=self.api_key, api_secret=self.api_secret, faults=self.faults,
+                                  limiter=self.limiter, requests=self.requests)
+            self._server = BackgroundWSGIServer(create_app(state), self.host, self.port, name="flexsim-emulator")
+            self.port = self._server.port
+            self._dispatcher = CallbackDispatcher(self.engine, auth_token=self.auth_token, base_url=self.url,
+                                                  events_file=self._events_fh).start()
+            self._server.start()
+        except BaseException:
+            self.stop()
+            raise
         log.info("TaskRouter emulator listening on %s", self.url)
         return self
 

@@ -12,11 +12,11 @@ from typing import Any
 
 from flexsim.emulator.errors import BadRequest
 from flexsim.emulator.locking import locked
-from flexsim.emulator.model import Event, Task
+from flexsim.emulator.model import ACTIVE_STATUSES, Event, Task
 from flexsim.emulator.statistics import RESERVATION_KINDS, durations
 
+EVENT_RETENTION = 30 * 86_400.0
 _OPEN = ("pending", "reserved")
-_ACTIVE = ("pending", "reserved", "assigned", "wrapping")
 
 
 class StatsMixin:
@@ -37,16 +37,25 @@ class StatsMixin:
                                    worker_sid=worker_sid, reservation_sid=reservation_sid,
                                    task_queue_sid=task_queue_sid, workflow_sid=workflow_sid)
 
+    @locked
+    def get_event(self, sid: str) -> Event:
+        """One stored event of the last 30 days (as long as Twilio keeps them), or NotFound."""
+        since = self._now() - EVENT_RETENTION
+        for event in self._events:
+            if event.sid == sid and event.event_date >= since:
+                return event
+        raise self._not_found(f"Events/{sid}")
+
     # --- real time -------------------------------------------------------------------------
     def _channel_filter(self, task_channel: str | None) -> str | None:
         return self.get_task_channel(task_channel).sid if task_channel else None
 
     def _active_tasks(self, channel_sid: str | None, pred: Any = None) -> list[Task]:
-        return [t for t in self._tasks.values() if t.assignment_status in _ACTIVE
+        return [t for t in self._tasks.values() if t.assignment_status in ACTIVE_STATUSES
                 and (channel_sid is None or t.task_channel_sid == channel_sid) and (pred is None or pred(t))]
 
     def _task_summary(self, tasks: list[Task]) -> dict[str, Any]:
-        by_status = {s: 0 for s in _ACTIVE}
+        by_status = {s: 0 for s in ACTIVE_STATUSES}
         by_priority: Counter[str] = Counter()
         longest: Task | None = None
         for t in tasks:

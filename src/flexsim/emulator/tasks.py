@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flexsim.emulator.errors import BadRequest, IllegalTransition, NotFound
+from flexsim.emulator.errors import BadRequest, IllegalTransition
 from flexsim.emulator.events import task_fields
 from flexsim.emulator.expressions import ExpressionError, parse
 from flexsim.emulator.lifecycle import LifecycleMixin
 from flexsim.emulator.locking import locked
 from flexsim.emulator.model import Reservation, Task
 from flexsim.emulator.routing_config import Target
+from flexsim.emulator.workers import ordered
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +34,14 @@ class TaskMixin(LifecycleMixin):
     @locked
     def get_task(self, sid: str) -> Task:
         """One task, or NotFound."""
-        try:
-            return self._tasks[sid]
-        except KeyError:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/Tasks/{sid} was not found") from None
+        return self._lookup(self._tasks, "Tasks", sid)
 
     @locked
     def list_tasks(self, *, assignment_status: list[str] | None = None, workflow_sid: str | None = None,
                    workflow_name: str | None = None, task_queue_sid: str | None = None,
                    task_queue_name: str | None = None, evaluate_task_attributes: str | None = None,
                    ordering: str | None = None, priority: int | None = None,
-                   task_channel: str | None = None) -> list[Task]:
+                   routing_target: str | None = None) -> list[Task]:
         """Tasks matching every filter (creation order, or ``ordering`` on DateCreated/Priority)."""
         statuses = None
         if assignment_status:
@@ -57,7 +55,6 @@ class TaskMixin(LifecycleMixin):
                 expr = parse(evaluate_task_attributes)
             except ExpressionError as exc:
                 raise BadRequest(f"Invalid EvaluateTaskAttributes expression: {exc}") from None
-        channel_sid = self.get_task_channel(task_channel).sid if task_channel else None
         flows = {w.sid for w in self._workflows.values() if w.friendly_name == workflow_name} if workflow_name else None
         queues = {q.sid for q in self._queues.values() if q.friendly_name == task_queue_name} if task_queue_name else None
         out = [t for t in self._tasks.values()
@@ -67,10 +64,9 @@ class TaskMixin(LifecycleMixin):
                and (task_queue_sid is None or t.task_queue_sid == task_queue_sid)
                and (queues is None or t.task_queue_sid in queues)
                and (priority is None or t.priority == priority)
-               and (channel_sid is None or t.task_channel_sid == channel_sid)
+               and (routing_target is None or t.routing_target == routing_target)
                and (expr is None or expr.evaluate(self._task_context(t)))]
-        from flexsim.emulator.workers import _ordered
-        return _ordered(out, ordering, {"DateCreated": lambda t: t.date_created, "Priority": lambda t: t.priority})
+        return ordered(out, ordering, {"DateCreated": lambda t: t.date_created, "Priority": lambda t: t.priority})
 
     @locked
     def create_task(self, *, attributes: str | None = None, workflow_sid: str | None = None,
@@ -218,8 +214,7 @@ class TaskMixin(LifecycleMixin):
         if res is None or (task_sid is not None and res.task_sid != task_sid) or \
                 (worker_sid is not None and res.worker_sid != worker_sid):
             owner = f"Tasks/{task_sid}" if task_sid else f"Workers/{worker_sid}"
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/{owner}/Reservations/{sid} "
-                           "was not found")
+            raise self._not_found(f"{owner}/Reservations/{sid}")
         return res
 
     @locked

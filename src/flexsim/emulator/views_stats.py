@@ -83,12 +83,12 @@ def list_queue_statistics() -> Response:
     p = params("FriendlyName", *WINDOW, paged=True)
     eng = engine()
     out = wire()
+    channel, window = p.text("TaskChannel"), _window(p)
 
     def one(queue: Any) -> dict[str, Any]:
-        body = {"account_sid": out.account_sid, "workspace_sid": out.workspace_sid, "task_queue_sid": queue.sid,
-                "realtime": eng.realtime_queue(queue.sid, p.text("TaskChannel")),
-                "cumulative": eng.cumulative_queue(queue.sid, **_window(p))}
-        return body
+        return {"account_sid": out.account_sid, "workspace_sid": out.workspace_sid, "task_queue_sid": queue.sid,
+                "realtime": eng.realtime_queue(queue.sid, channel),
+                "cumulative": eng.cumulative_queue(queue.sid, **window)}
 
     with eng.lock:
         return page(eng.list_task_queues(friendly_name=p.text("FriendlyName")), "task_queues_statistics", one)

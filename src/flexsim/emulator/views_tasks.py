@@ -53,10 +53,7 @@ def list_tasks() -> Response:
             assignment_status=p.multi("AssignmentStatus"), workflow_sid=p.text("WorkflowSid"),
             workflow_name=p.text("WorkflowName"), task_queue_sid=p.text("TaskQueueSid"),
             task_queue_name=p.text("TaskQueueName"), evaluate_task_attributes=p.text("EvaluateTaskAttributes"),
-            ordering=p.text("Ordering"), priority=p.integer("Priority"))
-        routing_target = p.text("RoutingTarget")
-        if routing_target is not None:
-            found = [t for t in found if t.routing_target == routing_target]
+            ordering=p.text("Ordering"), priority=p.integer("Priority"), routing_target=p.text("RoutingTarget"))
         if has_addons:
             found = []  # emulated tasks never carry add-ons
         return page(found, "tasks", wire().task, versioned=True)

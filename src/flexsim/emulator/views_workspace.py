@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from flexsim.emulator.errors import NotFound
 from flexsim.emulator.views_common import engine, page, params, reply, wire, workspace_blueprint
 
 bp = workspace_blueprint("workspace")
@@ -156,8 +155,4 @@ def fetch_event(sid: str) -> Response:
     params()
     eng = engine()
     with eng.lock:
-        # Events are kept (and searchable) for 30 days, like Twilio's.
-        for event in eng.list_events(minutes=30 * 24 * 60):
-            if event.sid == sid:
-                return reply(wire().event(event))
-    raise NotFound(f"The requested resource /Workspaces/{eng.workspace.sid}/Events/{sid} was not found")
+        return reply(wire().event(eng.get_event(sid)))

@@ -14,6 +14,7 @@ from typing import Any, Callable
 
 from flexsim.emulator.errors import EmulatorError
 from flexsim.emulator.params import snake_case
+from flexsim.emulator.workers import capacity_percentage
 from flexsim.emulator.model import (
     Activity,
     Event,
@@ -65,11 +66,15 @@ class Wire:
         return {"sid": sid, "account_sid": self.account_sid, "workspace_sid": self.workspace_sid,
                 "url": url, "date_created": iso(created), "date_updated": iso(updated)}
 
-    def _activity_name(self, sid: str | None) -> str | None:
+    def _name(self, get: Callable[[str], Any], sid: str | None, attr: str = "friendly_name") -> str | None:
+        """``attr`` of the record ``get(sid)``; None without a SID or for a deleted record."""
         if not sid:
             return None
-        activity = _safe(lambda: self.engine.get_activity(sid))
-        return activity.friendly_name if activity else None
+        record = _safe(lambda: get(sid))
+        return getattr(record, attr) if record else None
+
+    def _activity_name(self, sid: str | None) -> str | None:
+        return self._name(self.engine.get_activity, sid)
 
     # --- Workspace, Activity, TaskChannel
     def workspace(self, ws: Workspace) -> dict[str, Any]:
@@ -138,19 +143,16 @@ class Wire:
     def worker_channel(self, ch: WorkerChannel) -> dict[str, Any]:
         """A WorkerChannel instance (it has no ``links``)."""
         url = f"{self.ws_url}/Workers/{ch.worker_sid}/Channels/{ch.sid}"
-        channel = _safe(lambda: self.engine.get_task_channel(ch.task_channel_sid))
-        assigned, in_use = self.engine.worker_channel_load(ch)
-        capacity = ch.configured_capacity
-        percentage = int((1 - in_use / capacity) * 100) if capacity > 0 else 0
+        assigned, _ = self.engine.worker_channel_load(ch)
         body = self._common(ch.sid, url, ch.date_created, ch.date_updated)
         body.update(
             worker_sid=ch.worker_sid,
             task_channel_sid=ch.task_channel_sid,
-            task_channel_unique_name=channel.unique_name if channel else None,
-            configured_capacity=capacity,
+            task_channel_unique_name=self._name(self.engine.get_task_channel, ch.task_channel_sid, "unique_name"),
+            configured_capacity=ch.configured_capacity,
             assigned_tasks=assigned,
             available=ch.available,
-            available_capacity_percentage=max(0, min(100, percentage)),
+            available_capacity_percentage=capacity_percentage(ch),
         )
         return body
 
@@ -201,9 +203,6 @@ class Wire:
     def task(self, t: Task) -> dict[str, Any]:
         """A Task instance; ``age`` is computed from the engine's clock."""
         url = f"{self.ws_url}/Tasks/{t.sid}"
-        queue = _safe(lambda: self.engine.get_task_queue(t.task_queue_sid)) if t.task_queue_sid else None
-        flow = _safe(lambda: self.engine.get_workflow(t.workflow_sid)) if t.workflow_sid else None
-        channel = _safe(lambda: self.engine.get_task_channel(t.task_channel_sid))
         body = self._common(t.sid, url, t.date_created, t.date_updated)
         body.update(
             assignment_status=t.assignment_status,
@@ -214,12 +213,12 @@ class Wire:
             reason=t.reason,
             timeout=t.timeout,
             task_queue_sid=t.task_queue_sid,
-            task_queue_friendly_name=queue.friendly_name if queue else None,
+            task_queue_friendly_name=self._name(self.engine.get_task_queue, t.task_queue_sid),
             task_queue_entered_date=iso(t.task_queue_entered_date),
             workflow_sid=t.workflow_sid,
-            workflow_friendly_name=flow.friendly_name if flow else None,
+            workflow_friendly_name=self._name(self.engine.get_workflow, t.workflow_sid),
             task_channel_sid=t.task_channel_sid,
-            task_channel_unique_name=channel.unique_name if channel else None,
+            task_channel_unique_name=self._name(self.engine.get_task_channel, t.task_channel_sid, "unique_name"),
             virtual_start_time=iso(t.virtual_start_time),
             ignore_capacity=t.ignore_capacity,
             routing_target=t.routing_target,
@@ -235,13 +234,12 @@ class Wire:
     def reservation(self, r: Reservation, scope: str = "task") -> dict[str, Any]:
         """A Reservation as seen below its Task (``scope="task"``) or its Worker (``"worker"``)."""
         parent = f"Tasks/{r.task_sid}" if scope == "task" else f"Workers/{r.worker_sid}"
-        worker = _safe(lambda: self.engine.get_worker(r.worker_sid))
         body = self._common(r.sid, f"{self.ws_url}/{parent}/Reservations/{r.sid}", r.date_created, r.date_updated)
         body.update(
             reservation_status=r.reservation_status,
             task_sid=r.task_sid,
             worker_sid=r.worker_sid,
-            worker_name=worker.friendly_name if worker else None,
+            worker_name=self._name(self.engine.get_worker, r.worker_sid),
             links={"task": f"{self.ws_url}/Tasks/{r.task_sid}", "worker": f"{self.ws_url}/Workers/{r.worker_sid}",
                    "workspace": self.ws_url},
         )

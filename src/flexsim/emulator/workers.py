@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flexsim.emulator.errors import BadRequest, Conflict, IllegalTransition, NotFound
+from flexsim.emulator.errors import BadRequest, Conflict, IllegalTransition
 from flexsim.emulator.events import worker_fields
 from flexsim.emulator.expressions import ExpressionError, parse
 from flexsim.emulator.locking import locked
@@ -22,10 +22,7 @@ class WorkerMixin:
     @locked
     def get_worker(self, sid: str) -> Worker:
         """One worker, or NotFound."""
-        try:
-            return self._workers[sid]
-        except KeyError:
-            raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/Workers/{sid} was not found") from None
+        return self._lookup(self._workers, "Workers", sid)
 
     @locked
     def worker_activity(self, worker: Worker) -> Activity:
@@ -67,7 +64,7 @@ class WorkerMixin:
             if expr is not None and not expr.evaluate(self._membership_context(w, expr)):
                 continue
             out.append(w)
-        return _ordered(out, ordering, {"DateStatusChanged": lambda w: w.date_status_changed,
+        return ordered(out, ordering, {"DateStatusChanged": lambda w: w.date_status_changed,
                                         "DateCreated": lambda w: w.date_created})
 
     # --- create / update / delete ----------------------------------------------------------
@@ -176,8 +173,7 @@ class WorkerMixin:
             if sid_or_unique_name in (ch.sid, ch.task_channel_sid) or \
                     self._channels[ch.task_channel_sid].unique_name == sid_or_unique_name:
                 return ch
-        raise NotFound(f"The requested resource /Workspaces/{self.workspace.sid}/Workers/{worker_sid}/"
-                       f"Channels/{sid_or_unique_name} was not found")
+        raise self._not_found(f"Workers/{worker_sid}/Channels/{sid_or_unique_name}")
 
     @locked
     def update_worker_channel(self, worker_sid: str, sid_or_unique_name: str, *, capacity: int | None = None,
@@ -271,20 +267,20 @@ class WorkerMixin:
                 self._channels[c.task_channel_sid].unique_name: {
                     "configured_capacity": c.configured_capacity, "assigned_tasks": c.assigned,
                     "available": c.available,
-                    "available_capacity_percentage": _capacity_pct(c)}
+                    "available_capacity_percentage": capacity_percentage(c)}
                 for c in worker.channels.values()}
         return ctx
 
     def _membership_context(self, worker: Worker, expr: Any) -> dict[str, Any]:
         if "worker" in expr.roots and "worker" not in worker.attributes:
-            return {**worker.attributes, "worker": self._worker_context(worker, "channel" in str(expr.keys))}
+            return {**worker.attributes, "worker": self._worker_context(worker, expr.reads_worker_channels)}
         return worker.attributes
 
     @property
-    def _dynamic_queues(self) -> list[Any]:
-        """Queues whose TargetWorkers read ``worker.*`` fields that change with the activity."""
-        return [q for q in self._queues.values()
-                if q.target_expression is not None and "worker" in q.target_expression.roots]
+    def _dynamic_queues(self) -> bool:
+        """Whether a queue's TargetWorkers reads ``worker.*`` fields that change with the activity."""
+        return any(q.target_expression is not None and "worker" in q.target_expression.roots
+                   for q in self._queues.values())
 
     def _update_membership(self, worker: Worker) -> None:
         """Re-evaluate every queue's TargetWorkers for one worker (O(queues))."""
@@ -316,13 +312,14 @@ class WorkerMixin:
             self._dirty_workers[worker.sid] = None  # newly ready somewhere: look for waiting tasks
 
 
-def _capacity_pct(ch: WorkerChannel) -> int:
+def capacity_percentage(ch: WorkerChannel) -> int:
+    """A WorkerChannel's ``available_capacity_percentage`` (0 with no capacity configured)."""
     if ch.configured_capacity <= 0:
         return 0
     return max(0, int((1 - (ch.reserved + ch.assigned) / ch.configured_capacity) * 100))
 
 
-def _ordered(items: list[Any], ordering: str | None, keys: dict[str, Any]) -> list[Any]:
+def ordered(items: list[Any], ordering: str | None, keys: dict[str, Any]) -> list[Any]:
     """Sort by ``ordering`` like ``"DateStatusChanged:desc"``; unknown fields are refused."""
     if not ordering:
         return items
