@@ -26,7 +26,7 @@ def rng() -> random.Random:
 def cli_runner(tmp_path, monkeypatch) -> CliRunner:
     """A CliRunner working in an empty temporary directory with no Twilio variables set."""
     for name in ("ACCOUNT_SID", "AUTH_TOKEN", "WRKSPC_SID", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
-                 "TWILIO_API_KEY", "TWILIO_API_SECRET", "TASKROUTER_URL", "RANDOM_SEED", "ASSIGN_URL",
+                 "TWILIO_API_KEY", "TWILIO_API_SECRET", "TASKROUTER_URL", "RANDOM_SEED", "ASSIGN_URL", "AGENTSIM_URL",
                  "AGENTSIM_PORT"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -102,6 +102,16 @@ def test_answered_task_is_not_counted_as_abandoned(clock):
     assert (sim.summary.abandoned, sim.summary.answered) == (0, 1)
 
 
+def test_an_answer_learned_just_before_the_cancel_saves_the_call(clock):
+    gateway = FakeGateway(clock)
+    sim = CustomerSim(gateway, ScriptedSource([1.0, 1.0], patience=5.0), clock)
+    sim.before_cancel = lambda: sim.answered("WT1")  # e.g. agentsim's /answered feed names WT1
+    sim.start()
+    clock.run(until=clock.now() + 60)
+    assert [(kind, arg) for _, kind, arg in gateway.calls] == [("create", 1), ("create", 2), ("cancel", "WT2")]
+    assert (sim.summary.answered, sim.summary.abandoned) == (1, 1)
+
+
 def test_failed_create_is_counted_and_arrivals_go_on(clock):
     gateway = FakeGateway(clock, fail_creates={2})
     sim = CustomerSim(gateway, ScriptedSource([1.0, 1.0, 1.0]), clock)

@@ -9,6 +9,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from flexsim.agentsim_server import SignatureCheckImpossible, callback_url, signature_token
+from flexsim.answers import AnswerFeed, feed_token
 from flexsim.options import TwilioSettings
 from flexsim.webhook import Offer, create_webhook_app
 
@@ -25,6 +26,7 @@ class FakeSim:
         self.signature_token = token
         self.public_url = public_url
         self.offers: list[Offer] = []
+        self.answers = AnswerFeed()
 
     def offer(self, offer: Offer):
         self.offers.append(offer)
@@ -167,3 +169,20 @@ def test_api_key_credentials_without_a_token_cannot_validate():
     assert signature_token(keys, skip=True) is None
     with_token = TwilioSettings(account_sid="AC" + "0" * 32, auth_token=TOKEN, workspace_sid="WS" + "0" * 32)
     assert signature_token(with_token, skip=False) == TOKEN
+
+
+def test_the_answered_feed_needs_the_bearer_token_and_resumes_after_a_number(client, sim):
+    for sid in ("WT1", "WT2", "WT3"):
+        sim.answers.add(sid)
+    auth = {"Authorization": f"Bearer {feed_token(TOKEN)}"}
+    assert client.get("/answered", headers=auth).get_json() == {"next": 3, "tasks": ["WT1", "WT2", "WT3"]}
+    assert client.get("/answered?after=2", headers=auth).get_json() == {"next": 3, "tasks": ["WT3"]}
+    assert client.get("/answered?after=x", headers=auth).status_code == 400
+    assert client.get("/answered").status_code == 403
+    assert client.get("/answered", headers={"Authorization": f"Bearer {feed_token('other')}"}).status_code == 403
+    assert client.get("/answered", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 403
+
+
+def test_without_an_auth_token_the_answered_feed_is_off():
+    app = create_webhook_app(FakeSim(token=None))
+    assert app.test_client().get("/answered").status_code == 404

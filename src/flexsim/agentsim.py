@@ -30,6 +30,7 @@ from typing import Any
 
 from flexsim.activity_model import AVAILABLE, ActivityModel
 from flexsim.agents import OFFLINE, Agent, Op, SetActivity, UpdateTask
+from flexsim.answers import AnswerFeed
 from flexsim.config import Config, is_flexsim
 from flexsim.errors import NotDeployed, TwilioRequestFailed
 from flexsim.hooks import EventHook
@@ -107,6 +108,8 @@ class AgentSim:
         self.model = activity_model(config)
         self.handling = ConfigHandling(config)
         self.events = EventHook()
+        self.answers = AnswerFeed()
+        self.events.add_listener(self._record_answer)
         self.agents: dict[str, Agent] = {}
         self.stats = Stats(Counter())
         self.activity_sids: dict[str, str] = {}
@@ -116,6 +119,10 @@ class AgentSim:
         self.stopping = False
         self.stay_online = False
         self.started_at = sched.now()
+
+    def _record_answer(self, event: Any) -> None:
+        if event.kind in ("accept", "take-over") and event.detail:
+            self.answers.add(event.detail.split()[0])
 
     # --- start-up ----------------------------------------------------------------------
 

@@ -98,9 +98,12 @@ def schema(name: str) -> None:
 @options.speed_option
 @click.option("--locale", default=None, metavar="LOCALE",
               help="Faker locale for customer names, e.g. es-es [default: the config's].")
+@click.option("--agentsim-url", envvar="AGENTSIM_URL", default="http://127.0.0.1:3000", show_default=True,
+              metavar="URL", help="agentsim's address, to learn which tasks its agents took so they get no "
+                                  "cancel; '' turns this off [env: $AGENTSIM_URL].")
 @reports_errors
 def custsim(cfgdir: str, twilio: options.TwilioSettings, time_limit: float, seed: int | None,
-            speed: float, locale: str | None) -> None:
+            speed: float, locale: str | None, agentsim_url: str) -> None:
     """Create tasks as simulated customers arrive, and abandon those kept waiting too long.
 
     Stops after --timeLim or on Ctrl-C/SIGTERM and prints how many tasks were created,
@@ -119,7 +122,8 @@ def custsim(cfgdir: str, twilio: options.TwilioSettings, time_limit: float, seed
     rng, used = options.make_rng(seed)
     with TaskRouter(twilio) as tr, stop_on_signals(threading.Event()) as stop:
         click.echo(f"custsim: seed {used}; running {time_limit:g} s at speed {speed:g} (Ctrl-C stops)")
-        sim = run_custsim(config, tr, time_limit=time_limit, rng=rng, speed=speed, locale=locale, stop=stop)
+        sim = run_custsim(config, tr, time_limit=time_limit, rng=rng, speed=speed, locale=locale, stop=stop,
+                          agentsim_url=agentsim_url or None)
     click.echo(sim.summary.text())
 
 

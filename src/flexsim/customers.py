@@ -26,6 +26,7 @@ from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from flexsim.answers import AnswerPoller, feed_token
 from flexsim.arrivals import Arrival, ArrivalDraws
 from flexsim.clock import Clock, Timer, WallClock
 from flexsim.config import Config
@@ -113,6 +114,8 @@ class CustomerSim:
         self._by_sid: dict[str, TaskRecord] = {}
         self._answered_early: set[str] = set()
         self.started_at: float | None = None
+        #: called on the pool just before a cancel, to learn of answers first (see flexsim.answers)
+        self.before_cancel: Callable[[], None] | None = None
 
     def start(self) -> None:
         """Schedule the first arrival one drawn gap from now."""
@@ -205,6 +208,11 @@ class CustomerSim:
 
     def _abandon(self, record: TaskRecord) -> None:
         assert record.sid is not None
+        if self.before_cancel is not None:
+            self.before_cancel()
+            with self._lock:
+                if record.outcome != "created":  # an agent took it: no cancel to send
+                    return
         try:
             canceled = self.gateway.cancel(record.sid)
         except TwilioRequestFailed as exc:
@@ -290,11 +298,14 @@ class TaskRouterGateway:
 
 def run_custsim(config: Config, tr: Any, *, time_limit: float, rng: random.Random, speed: float = 1.0,
                 locale: str | None = None, stop: threading.Event | None = None,
-                setup: Callable[[CustomerSim], None] | None = None, drain: float = 10.0) -> CustomerSim:
+                setup: Callable[[CustomerSim], None] | None = None, drain: float = 10.0,
+                agentsim_url: str | None = None) -> CustomerSim:
     """Run custsim against the workspace of ``tr`` until ``time_limit`` wall seconds pass or ``stop`` is set.
 
     Simulated durations (gaps, patience) run ``speed`` times faster; the time limit does not.
-    ``setup`` is called with the simulator before it starts (to add listeners). At the end,
+    ``setup`` is called with the simulator before it starts (to add listeners). With
+    ``agentsim_url`` (and an auth token), tasks agentsim's agents took are read from its
+    ``/answered`` feed before each cancel, so they get none (:mod:`flexsim.answers`). At the end,
     calls under way get up to ``drain`` seconds to finish so that the summary is final.
     Returns the stopped simulator (``.summary``, ``.records``).
 
@@ -305,6 +316,9 @@ def run_custsim(config: Config, tr: Any, *, time_limit: float, rng: random.Rando
     clock = WallClock(speed)
     pool = ThreadPoolExecutor(max_workers=max(2, tr.concurrency), thread_name_prefix="custsim")
     sim = CustomerSim(gateway, source, clock, executor=pool)
+    token = getattr(getattr(tr, "settings", None), "auth_token", None)
+    if agentsim_url and token:
+        sim.before_cancel = AnswerPoller(agentsim_url, feed_token(token), sim.answered).refresh
     if setup:
         setup(sim)
     clock.start()

@@ -10,6 +10,7 @@ at once and schedules the handling on its clock.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 from dataclasses import dataclass
@@ -17,6 +18,8 @@ from typing import Any, Protocol
 
 from flask import Blueprint, Flask, Response, current_app, jsonify, request
 from twilio.request_validator import RequestValidator
+
+from flexsim.answers import ANSWERED_PATH, AnswerFeed, feed_token
 
 log = logging.getLogger(__name__)
 RESERVATION_PATH = "/reservation"
@@ -43,6 +46,9 @@ class ReservationHandler(Protocol):
     #: the URL TaskRouter calls (the workflow's AssignmentCallbackUrl); None = the URL as received.
     public_url: str | None
 
+    #: the tasks the agents accepted, served at ``GET /answered`` for custsim.
+    answers: AnswerFeed
+
     def offer(self, offer: Offer) -> dict[str, Any] | None:
         """Return the instruction for a flexsim agent's reservation, or None for other workers."""
 
@@ -51,7 +57,7 @@ class ReservationHandler(Protocol):
 
 
 def create_webhook_app(sim: ReservationHandler) -> Flask:
-    """Build the Flask app serving ``sim``: ``POST /reservation`` and ``GET /``."""
+    """Build the Flask app serving ``sim``: ``POST /reservation``, ``GET /answered`` and ``GET /``."""
     app = Flask(__name__)
     app.extensions["agentsim"] = sim
     app.register_blueprint(bp)
@@ -66,6 +72,24 @@ def _sim() -> ReservationHandler:
 def health() -> Response:
     """Agents by activity, tasks in progress and handled, uptime."""
     return jsonify(_sim().health())
+
+
+@bp.get(ANSWERED_PATH)
+def answered() -> Response | tuple[str, int]:
+    """Tasks the agents accepted after number ``after``, for custsim (bearer token required)."""
+    sim = _sim()
+    if sim.signature_token is None:
+        return "", 404  # no auth token to derive the bearer token from: the feed is off
+    given = request.headers.get("Authorization", "").removeprefix("Bearer ")
+    if not hmac.compare_digest(given, feed_token(sim.signature_token)):
+        log.warning("refused %s from %s: wrong or missing bearer token", request.path, request.remote_addr)
+        return "", 403
+    try:
+        after = int(request.args.get("after", "0"))
+    except ValueError:
+        return "", 400
+    following, tasks = sim.answers.since(after)
+    return jsonify({"next": following, "tasks": tasks})
 
 
 @bp.post(RESERVATION_PATH)
