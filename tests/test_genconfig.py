@@ -120,20 +120,26 @@ def test_agent_count_override(tmp_path):
     assert len(workers) == 1001 and workers[-1]["friendlyName"] == "Agent_1000"
 
 
+def replace_failing_at(call: int, message: str):
+    """An ``os.replace`` stand-in whose ``call``-th use raises OSError(message)."""
+    real_replace, calls = os.replace, []
+
+    def failing_replace(src, dst):
+        calls.append(dst)
+        if len(calls) == call:
+            raise OSError(message)
+        real_replace(src, dst)
+
+    return failing_replace
+
+
 def test_write_is_all_or_nothing_when_a_move_fails(tmp_path, monkeypatch):
     cfg = tmp_path / "cfg"
     generate_config(tmp_path / "none", cfg, random.Random(1), 1)
     (cfg / "deploy-state.json").write_text("{}")
     before = snapshot(cfg)
-    real_replace, calls = os.replace, []
-
-    def failing_replace(src, dst):
-        calls.append(dst)
-        if len(calls) == 3:
-            raise OSError("disk full")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(genconfig_module.os, "replace", failing_replace)
+    real_replace = os.replace
+    monkeypatch.setattr(genconfig_module.os, "replace", replace_failing_at(3, "disk full"))
     docs = {name: {"changed": name} for name in FILES}
     with pytest.raises(OSError, match="disk full"):
         write_config(docs, cfg)
@@ -143,15 +149,7 @@ def test_write_is_all_or_nothing_when_a_move_fails(tmp_path, monkeypatch):
 
 
 def test_write_into_a_new_folder_that_fails_leaves_no_file(tmp_path, monkeypatch):
-    real_replace, calls = os.replace, []
-
-    def failing_replace(src, dst):
-        calls.append(dst)
-        if len(calls) == 2:
-            raise OSError("boom")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(genconfig_module.os, "replace", failing_replace)
+    monkeypatch.setattr(genconfig_module.os, "replace", replace_failing_at(2, "boom"))
     with pytest.raises(OSError):
         write_config({name: {} for name in FILES}, tmp_path / "new")
     assert list((tmp_path / "new").iterdir()) == []

@@ -69,6 +69,12 @@ class AgentEvent:
     kind: str
     detail: str = ""
 
+    def answered_task(self) -> str | None:
+        """The task SID when this event is an agent taking a task (accept or take-over), else None."""
+        if self.kind in ("accept", "take-over") and self.detail:
+            return self.detail.split()[0]
+        return None
+
 
 class Handling(Protocol):
     """Draws for handling a task, from the config's talkTime, wrapTime and task attributes."""

@@ -121,8 +121,9 @@ class AgentSim:
         self.started_at = sched.now()
 
     def _record_answer(self, event: Any) -> None:
-        if event.kind in ("accept", "take-over") and event.detail:
-            self.answers.add(event.detail.split()[0])
+        task_sid = event.answered_task()
+        if task_sid:
+            self.answers.add(task_sid)
 
     # --- start-up ----------------------------------------------------------------------
 

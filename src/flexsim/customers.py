@@ -316,9 +316,8 @@ def run_custsim(config: Config, tr: Any, *, time_limit: float, rng: random.Rando
     clock = WallClock(speed)
     pool = ThreadPoolExecutor(max_workers=max(2, tr.concurrency), thread_name_prefix="custsim")
     sim = CustomerSim(gateway, source, clock, executor=pool)
-    token = getattr(getattr(tr, "settings", None), "auth_token", None)
-    if agentsim_url and token:
-        sim.before_cancel = AnswerPoller(agentsim_url, feed_token(token), sim.answered).refresh
+    if agentsim_url and tr.settings.auth_token:
+        sim.before_cancel = AnswerPoller(agentsim_url, feed_token(tr.settings.auth_token), sim.answered).refresh
     if setup:
         setup(sim)
     clock.start()

@@ -211,8 +211,9 @@ def link_answers(agent_events: EventHook, customers: CustomerSim) -> None:
     """Feed agentsim's accepts to custsim, so answered tasks are never sent a cancel."""
 
     def on_agent_event(event: Any) -> None:
-        if event.kind in ("accept", "take-over") and event.detail:
-            customers.answered(event.detail.split()[0])
+        task_sid = event.answered_task()
+        if task_sid:
+            customers.answered(task_sid)
 
     agent_events.add_listener(on_agent_event)
 
